@@ -1,0 +1,1 @@
+"""Folium maps of the Occitanie CSTI directory: pure functions returning ``folium.Map`` objects."""

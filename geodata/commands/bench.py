@@ -1,0 +1,30 @@
+"""``python -m geodata bench``: benchmark table on real data."""
+
+from __future__ import annotations
+
+import importlib
+
+from geodata.bench import AREAS, print_table
+
+HELP = "Mesure temps, tailles et mémoire sur données réelles et affiche un tableau."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--only", nargs="*", choices=AREAS, help="domaines à mesurer (tous par défaut)")
+    parser.add_argument("--quick", action="store_true", help="tailles réduites (vérification rapide)")
+
+
+def run(args) -> int:
+    ctx: dict = {"quick": args.quick}
+    rows = []
+    for area in args.only or AREAS:
+        try:
+            module = importlib.import_module(f"geodata.bench.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"geodata.bench.{area}":
+                raise
+            continue
+        rows.extend(module.rows(ctx))
+        print(f"… {area} mesuré", flush=True)
+    print_table(rows)
+    return 0

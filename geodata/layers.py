@@ -1,0 +1,69 @@
+"""The optional layers of the session (QPV, official rural zonings) resolved from settings, with what is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+from geodata import qpv as qpv_mod
+from geodata import rural
+from geodata.errors import GeodataError
+from geodata.settings import Settings, get_settings
+from geodata.territory import Reference, load_reference
+
+
+@dataclass
+class Territory:
+    """Reference geography plus the optional layers that could be loaded, and why others could not."""
+
+    reference: Reference
+    rural: pd.DataFrame
+    qpv: gpd.GeoDataFrame | None
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def communes(self) -> gpd.GeoDataFrame:
+        return self.reference.communes
+
+    @property
+    def departements(self) -> gpd.GeoDataFrame:
+        return self.reference.departements
+
+
+def load_territory(
+    *,
+    settings: Settings | None = None,
+    qpv_path=None,
+    qpv_population_path=None,
+    zonage_path=None,
+    grille_path=None,
+) -> Territory:
+    """Reference geography with QPV and rural tables; optional layers that fail are reported in ``missing``."""
+    settings = settings or get_settings()
+    ref = load_reference(settings=settings)
+    missing: dict[str, str] = {}
+    zonage = grille = None
+    zonage_path = zonage_path or settings.zonage_file or None
+    grille_path = grille_path or settings.grille_densite_file or None
+    if zonage_path:
+        try:
+            zonage = rural.read_zonage_table(zonage_path)
+        except GeodataError as exc:
+            missing["zonage"] = str(exc)
+    else:
+        missing["zonage"] = "Table d'appartenance INSEE non fournie (CSTI_ZONAGE_FILE)."
+    if grille_path:
+        try:
+            grille = rural.read_grille_densite(grille_path)
+        except GeodataError as exc:
+            missing["grille"] = str(exc)
+    else:
+        missing["grille"] = "Grille communale de densité non fournie (CSTI_GRILLE_DENSITE_FILE)."
+    qpv = None
+    try:
+        qpv = qpv_mod.load_qpv(settings=settings, path=qpv_path, population_path=qpv_population_path)
+    except GeodataError as exc:
+        missing["qpv"] = str(exc)
+    return Territory(ref, rural.rural_table(ref.communes, zonage=zonage, grille=grille), qpv, missing)

@@ -1,0 +1,130 @@
+"""Every setting of the project: a default, a help line and an environment variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from platformdirs import user_cache_dir, user_data_dir
+
+APP_NAME = "carte-csti-occitanie"
+
+
+def _setting(default, help_text: str, env: str):
+    return field(default=default, metadata={"help": help_text, "env": env})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of the application; build with :func:`get_settings` to read the environment."""
+
+    cache_dir: Path = _setting(
+        Path(user_cache_dir(APP_NAME)),
+        "Dossier du cache disque (géographie de référence, QPV, géocodage).",
+        "CSTI_CACHE_DIR",
+    )
+    data_dir: Path = _setting(
+        Path(user_data_dir(APP_NAME)),
+        "Dossier des données modifiables (annuaire édité, historique, comptes).",
+        "CSTI_DATA_DIR",
+    )
+    user_agent: str = _setting(
+        f"{APP_NAME}/0.1 (reseau CSTI Occitanie)",
+        "User-Agent envoyé à tout service distant.",
+        "CSTI_USER_AGENT",
+    )
+    http_timeout: float = _setting(
+        10.0, "Délai maximal (secondes) d'une requête HTTP.", "CSTI_HTTP_TIMEOUT"
+    )
+    qpv_url: str = _setting(
+        "https://www.data.gouv.fr/fr/datasets/r/942f0a97-4fe3-4d0b-a4d4-a8e5b1b3e2b9",
+        "URL officielle du fichier national des QPV (GeoJSON, Shapefile zippé ou GeoPackage).",
+        "CSTI_QPV_URL",
+    )
+    qpv_file: str = _setting(
+        "",
+        "Chemin local d'un fichier QPV (prioritaire sur l'URL).",
+        "CSTI_QPV_FILE",
+    )
+    qpv_population_file: str = _setting(
+        "",
+        "Chemin local d'un tableau INSEE de population par QPV (ex. DEMO_2022.csv).",
+        "CSTI_QPV_POPULATION_FILE",
+    )
+    zonage_url: str = _setting(
+        "https://www.insee.fr/fr/statistiques/fichier/7671844/table-appartenance-geo-communes-24.zip",
+        "URL INSEE de la table d'appartenance géographique des communes.",
+        "CSTI_ZONAGE_URL",
+    )
+    zonage_file: str = _setting(
+        "",
+        "Chemin local de la table d'appartenance géographique des communes (CSV ou XLSX).",
+        "CSTI_ZONAGE_FILE",
+    )
+    grille_densite_url: str = _setting(
+        "https://www.insee.fr/fr/statistiques/fichier/6439600/grille_densite_7_niveaux_2024.xlsx",
+        "URL INSEE de la grille communale de densité à 7 niveaux.",
+        "CSTI_GRILLE_DENSITE_URL",
+    )
+    grille_densite_file: str = _setting(
+        "",
+        "Chemin local de la grille communale de densité (CSV ou XLSX).",
+        "CSTI_GRILLE_DENSITE_FILE",
+    )
+    geocoder_url: str = _setting(
+        "https://data.geopf.fr/geocodage",
+        "Racine du service national de géocodage (Géoplateforme, protocole GeoCodeJSON).",
+        "CSTI_GEOCODER_URL",
+    )
+    geocoder_min_score: float = _setting(
+        0.5,
+        "Score minimal d'un résultat du géocodeur national ; en dessous, la ligne part en revue.",
+        "CSTI_GEOCODER_MIN_SCORE",
+    )
+    offline: bool = _setting(
+        False,
+        "Mode hors ligne : aucun appel réseau, géocodage à la commune seulement.",
+        "CSTI_OFFLINE",
+    )
+    actors_file: str = _setting(
+        "",
+        "Annuaire à afficher (CSV, XLSX, GeoJSON, GeoPackage) ; vide = annuaire d'exemple embarqué.",
+        "CSTI_ACTORS_FILE",
+    )
+
+
+def _coerce(value: str, default):
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, Path):
+        return Path(value).expanduser()
+    return value
+
+
+def get_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings from defaults overridden by environment variables."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(Settings):
+        env = f.metadata["env"]
+        if env in environ and environ[env] != "":
+            values[f.name] = _coerce(environ[env], f.default)
+    return Settings(**values)
+
+
+def describe_settings() -> list[dict[str, str]]:
+    """Name, environment variable, default and help of every setting (for docs and the CLI)."""
+    return [
+        {
+            "nom": f.name,
+            "variable": f.metadata["env"],
+            "défaut": str(f.default),
+            "aide": f.metadata["help"],
+        }
+        for f in fields(Settings)
+    ]

@@ -1,0 +1,30 @@
+"""Helpers shared by the pages: cached loaders (thin wrappers over geodata) and error display."""
+
+from __future__ import annotations
+
+import contextlib
+
+import streamlit as st
+
+from geodata.errors import GeodataError
+from geodata.layers import Territory, load_territory
+
+
+@st.cache_resource(show_spinner="Chargement de la géographie de référence…")
+def territory() -> Territory:
+    """Reference geography and optional layers, loaded once per server process (read-only)."""
+    return load_territory()
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Show domain errors as a French message instead of a stack trace."""
+    try:
+        yield
+    except GeodataError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def not_ready(issue: int, what: str) -> None:
+    st.info(f"Cette page n'est pas encore prête : {what} (ticket n° {issue}).")

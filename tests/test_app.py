@@ -1,0 +1,18 @@
+"""Every page runs headlessly through app.py without an exception."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ["pages/carte.py", "pages/statistiques.py", "pages/couverture.py", "pages/import_geocodage.py", "pages/edition.py", "pages/exports.py"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs(page):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
