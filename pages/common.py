@@ -28,3 +28,9 @@ def user_errors():
 
 def not_ready(issue: int, what: str) -> None:
     st.info(f"Cette page n'est pas encore prête : {what} (ticket n° {issue}).")
+
+
+def require_staff() -> None:
+    """Stop the page unless a staff member is logged in (interim: staff pages are closed)."""
+    st.warning("Espace réservé à l'équipe : la connexion arrive avec le ticket n° 6.")
+    st.stop()
