@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,7 +32,8 @@ HOW_TO_GET = (
     "La couche des QPV n'est pas disponible hors ligne. Pour l'obtenir : téléchargez le fichier officiel des "
     "quartiers prioritaires (ANCT, data.gouv.fr, « Quartiers prioritaires de la politique de la ville (QPV) », "
     "GeoJSON, Shapefile zippé ou GeoPackage) puis indiquez son chemin dans CSTI_QPV_FILE "
-    "(ou `python -m geodata reference --qpv CHEMIN`) ; en ligne, l'application le télécharge depuis CSTI_QPV_URL."
+    "(ou `python -m geodata reference --qpv CHEMIN`) ; en ligne, `python -m geodata reference --download` "
+    "le télécharge une fois depuis CSTI_QPV_URL dans le cache."
 )
 
 
@@ -115,22 +117,42 @@ def join_population(qpv: gpd.GeoDataFrame, population: pd.DataFrame) -> gpd.GeoD
     return gpd.GeoDataFrame(merged.drop(columns="population_insee"), geometry="geometry", crs=CRS_STORAGE)
 
 
+def _zip_member(path: Path) -> str:
+    """The layer to read inside a ZIP: a WGS84 GeoJSON first, else a GeoPackage, else a Shapefile."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+    for suffixes in ((".geojson", ".json"), (".gpkg",), (".shp",)):
+        found = sorted((n for n in names if n.lower().endswith(suffixes)), key=lambda n: ("wgs84" not in n.lower(), n))
+        if found:
+            return f"zip://{path}!{found[0]}"
+    raise DataFileError(f"L'archive {str(path)!r} ne contient ni GeoJSON, ni GeoPackage, ni Shapefile.")
+
+
 def read_qpv_file(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a QPV layer from GeoJSON, zipped Shapefile or GeoPackage, any CRS."""
+    """Read a QPV layer from GeoJSON, zipped Shapefile or GeoPackage (or a ZIP of them), any CRS."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"Fichier QPV introuvable : {str(path)!r}. Vérifiez le chemin.")
     try:
-        raw = gpd.read_file(path)
+        target = _zip_member(path) if zipfile.is_zipfile(path) else path
+        raw = gpd.read_file(target)
     except Exception as exc:  # pyogrio raises several error types for unreadable files
         raise DataFileError(f"Fichier QPV illisible : {str(path)!r} ({exc}). Fournissez un GeoJSON, un Shapefile zippé ou un GeoPackage.") from exc
     return normalise_qpv(raw, source=str(path))
 
 
-def load_qpv(*, settings: Settings | None = None, path: str | Path | None = None, population_path: str | Path | None = None) -> gpd.GeoDataFrame:
-    """The QPV layer: from ``path``, else ``CSTI_QPV_FILE``, else downloaded once from ``CSTI_QPV_URL`` into the cache.
+def load_qpv(
+    *,
+    settings: Settings | None = None,
+    path: str | Path | None = None,
+    population_path: str | Path | None = None,
+    download: bool = False,
+) -> gpd.GeoDataFrame:
+    """The QPV layer: from ``path``, else ``CSTI_QPV_FILE``, else the copy of ``CSTI_QPV_URL`` in the cache.
 
-    Raises :class:`LayerUnavailableError` with instructions when none is reachable.
+    The official file is fetched only when ``download`` is true (``python -m geodata reference
+    --download``), never silently at start-up. Raises :class:`LayerUnavailableError` with
+    instructions when no layer is available.
     """
     settings = settings or get_settings()
     path = path or settings.qpv_file or None
@@ -139,6 +161,8 @@ def load_qpv(*, settings: Settings | None = None, path: str | Path | None = None
         existing = sorted(cached.parent.glob(cached.name + ".*")) if cached.parent.exists() else []
         if existing:
             path = existing[0]
+        elif not download:
+            raise LayerUnavailableError(HOW_TO_GET)
         else:
             try:
                 body = _http.fetch_bytes(settings.qpv_url, settings=settings)

@@ -38,8 +38,9 @@ class Settings:
         10.0, "Délai maximal (secondes) d'une requête HTTP.", "CSTI_HTTP_TIMEOUT"
     )
     qpv_url: str = _setting(
-        "https://www.data.gouv.fr/fr/datasets/r/942f0a97-4fe3-4d0b-a4d4-a8e5b1b3e2b9",
-        "URL officielle du fichier national des QPV (GeoJSON, Shapefile zippé ou GeoPackage).",
+        "https://www.data.gouv.fr/fr/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119",
+        "URL officielle du fichier national des QPV (ANCT, génération 2024, archive ZIP GeoJSON/Shapefile) ; "
+        "téléchargé par `python -m geodata reference --download`.",
         "CSTI_QPV_URL",
     )
     qpv_file: str = _setting(

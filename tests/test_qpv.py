@@ -58,3 +58,50 @@ def test_2024_vintage_any_format_any_crs(tmp_path, fmt):
 def test_offline_without_file_says_how_to_get_it(settings):
     with pytest.raises(LayerUnavailableError, match="CSTI_QPV_FILE"):
         qpv.load_qpv(settings=settings)
+
+
+def test_zip_of_2024_geojson_member(tmp_path):
+    import zipfile
+
+    gj = tmp_path / "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
+    _qn_layer().to_crs(4326).to_file(gj, driver="GeoJSON")
+    archive = tmp_path / "qpv.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("LISEZMOI.txt", "leurre")
+        zf.write(gj, "GEOJSON/" + gj.name)
+    q = qpv.read_qpv_file(archive)
+    assert q["code_qp"].tolist() == ["QN03101M"]
+
+
+def test_download_through_loopback_then_cached(tmp_path):
+    """The official file is fetched once (here from a loopback server) and then read from the cache."""
+    import http.server
+    import threading
+
+    from geodata.settings import get_settings
+
+    body = _qn_layer().to_crs(4326).to_json().encode()
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/geo+json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = get_settings({"CSTI_CACHE_DIR": str(tmp_path), "CSTI_QPV_URL": f"http://127.0.0.1:{server.server_port}/qpv.geojson"})
+        with pytest.raises(LayerUnavailableError):
+            qpv.load_qpv(settings=settings)  # no silent download
+        assert qpv.load_qpv(settings=settings, download=True)["code_qp"].tolist() == ["QN03101M"]
+        assert qpv.load_qpv(settings=settings)["code_qp"].tolist() == ["QN03101M"]
+        assert len(hits) == 1
+    finally:
+        server.shutdown()

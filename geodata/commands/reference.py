@@ -18,6 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--qpv-population", help="tableau INSEE de population par QPV (ex. DEMO_2022.csv)")
     parser.add_argument("--zonage", help="table d'appartenance géographique des communes (INSEE)")
     parser.add_argument("--grille", help="grille communale de densité (INSEE)")
+    parser.add_argument("--download", action="store_true", help="télécharger une fois les fichiers officiels (QPV, zonages INSEE) dans le cache")
 
 
 def _n(value) -> str:
@@ -30,7 +31,8 @@ def run(args) -> int:
     load_reference(settings=settings, rebuild=args.rebuild)
     took = time.perf_counter() - t0
     terr = load_territory(
-        settings=settings, qpv_path=args.qpv, qpv_population_path=args.qpv_population, zonage_path=args.zonage, grille_path=args.grille
+        settings=settings, qpv_path=args.qpv, qpv_population_path=args.qpv_population, zonage_path=args.zonage, grille_path=args.grille,
+        download=args.download,
     )
     ref = terr.reference
     c = ref.communes
