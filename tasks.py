@@ -56,8 +56,14 @@ def ensure_chromium() -> None:
         print("! Chromium absent et installation impossible (ni root ni apt-get) : les tests navigateur seront ignorés.")
 
 
+def assets() -> None:
+    """Copy Leaflet and its plugins from their PyPI packages to static/ before Streamlit starts."""
+    _run(PY, "-c", "from cartography.assets import install_assets; install_assets()")
+
+
 def app(args: list[str]) -> int:
     install("")
+    assets()
     cmd = [PY, "-m", "streamlit", "run", "app.py", *args]
     print("+", " ".join(map(str, cmd)), flush=True)
     return subprocess.call([str(c) for c in cmd], cwd=ROOT)
@@ -65,6 +71,7 @@ def app(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     install("test")
+    assets()
     ensure_chromium()
     _run(PY, "-m", "ruff", "check", ".")
     return subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT)
