@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from geodata.bench import AREAS, print_table
+from geodata.bench import AREAS, Row, print_table
 
 HELP = "Mesure temps, tailles et mémoire sur données réelles et affiche un tableau."
 
@@ -26,5 +26,9 @@ def run(args) -> int:
             continue
         rows.extend(module.rows(ctx))
         print(f"… {area} mesuré", flush=True)
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    rows.append(Row("processus", "pic de mémoire résidente (tout le banc)", f"{peak:.0f} MiB"))
     print_table(rows)
     return 0
