@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from shapely import STRtree
 
 from geodata import rural as rural_mod
@@ -31,6 +32,10 @@ DETOUR_HELP = (
     "par la route : 1,0 = vol d'oiseau ; 1,3 = valeur typique en zone rurale (les études françaises trouvent 1,2 à 1,4)."
 )
 MAX_DETOUR = 3.0
+
+# always_xy: coordinates go in and out as (lon, lat) / (x, y), whatever the CRS's axis order.
+_TO_METRIC = Transformer.from_crs(CRS_STORAGE, CRS_METRIC, always_xy=True)
+_TO_STORAGE = Transformer.from_crs(CRS_METRIC, CRS_STORAGE, always_xy=True)
 
 #: Layers exported by :func:`layers` (name -> French description).
 LAYERS = {
@@ -196,15 +201,14 @@ class Sites:
         lat = np.asarray(lat, dtype=float)
         if len(lon) == 0:
             return cls.empty()
-        pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=CRS_STORAGE).to_crs(CRS_METRIC)
-        xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+        xy = np.column_stack(_TO_METRIC.transform(lon, lat))
         return cls(np.asarray([str(n) for n in names], dtype=object), xy, np.full(len(lon), hypothetical))
 
     def lonlat(self) -> tuple[np.ndarray, np.ndarray]:
         if len(self) == 0:
             return np.zeros(0), np.zeros(0)
-        pts = gpd.GeoSeries(gpd.points_from_xy(self.xy[:, 0], self.xy[:, 1]), crs=CRS_METRIC).to_crs(CRS_STORAGE)
-        return pts.x.to_numpy(), pts.y.to_numpy()
+        lon, lat = _TO_STORAGE.transform(self.xy[:, 0], self.xy[:, 1])
+        return np.asarray(lon), np.asarray(lat)
 
 
 def _circle_of(value) -> int | None:
@@ -237,8 +241,11 @@ def sites_from_actors(actors: gpd.GeoDataFrame) -> Sites:
     """Project actor points (any CRS) to EPSG:2154; names from ``nom``."""
     if len(actors) == 0:
         return Sites.empty()
-    pts = actors.geometry.to_crs(CRS_METRIC)
-    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    if actors.crs.to_string() != CRS_STORAGE:
+        actors = actors.to_crs(CRS_STORAGE)
+    # Transform raw coordinates: about ten times faster than GeoSeries.to_crs for 50,000 points.
+    lonlat = shapely.get_coordinates(actors.geometry.to_numpy())
+    xy = np.column_stack(_TO_METRIC.transform(lonlat[:, 0], lonlat[:, 1]))
     names = actors["nom"].astype(str).to_numpy(dtype=object) if "nom" in actors.columns else np.array([""] * len(actors), dtype=object)
     return Sites(names, xy, np.zeros(len(actors), dtype=bool))
 
@@ -302,13 +309,50 @@ class Coverage:
 
     def by_department(self, departements: pd.DataFrame) -> pd.DataFrame:
         """Headline figures per department, then a last row for the whole region."""
-        rows = []
-        for code, name in zip(departements["code_departement"], departements["nom"]):
-            c = self.communes[self.communes["code_departement"] == code]
-            q = None if self.qpv is None else self.qpv[self.qpv["code_departement"] == code]
-            rows.append({"code_departement": code, "nom": name, **_summary(c, q)})
-        rows.append({"code_departement": "76", "nom": "Occitanie", **self.summary()})
-        return pd.DataFrame(rows)
+        codes = departements["code_departement"].to_numpy()
+        c = self.communes
+        rural = c["rurale"].to_numpy()
+        out_r = rural & ~c["a_portee"].to_numpy()
+        pop = c["population"].to_numpy(dtype=float)
+        table = pd.DataFrame({"code_departement": codes, "nom": departements["nom"].to_numpy()})
+        by = (
+            pd.DataFrame({"d": c["code_departement"].to_numpy(), "r": rural, "ro": out_r, "pr": pop * rural, "pro": pop * out_r})
+            .groupby("d")
+            .sum()
+            .reindex(codes, fill_value=0)
+        )
+        table["communes_rurales"] = by["r"].to_numpy(dtype=int)
+        table["communes_rurales_hors_portee"] = by["ro"].to_numpy(dtype=int)
+        table["population_rurale"] = by["pr"].to_numpy(dtype=np.int64)
+        table["population_rurale_hors_portee"] = by["pro"].to_numpy(dtype=np.int64)
+        table["part_population_rurale_a_portee"] = [_share(a - b, a) for a, b in zip(by["pr"], by["pro"])]
+        if self.qpv is not None:
+            q = self.qpv
+            qpop = q["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
+            qout = ~q["a_portee"].to_numpy()
+            byq = (
+                pd.DataFrame(
+                    {
+                        "d": q["code_departement"].to_numpy(),
+                        "n": 1,
+                        "o": qout,
+                        "p": qpop,
+                        "po": qpop * qout,
+                        "u": q["population"].isna().to_numpy(),
+                    }
+                )
+                .groupby("d")
+                .sum()
+                .reindex(codes, fill_value=0)
+            )
+            table["qpv"] = byq["n"].to_numpy(dtype=int)
+            table["qpv_hors_portee"] = byq["o"].to_numpy(dtype=int)
+            table["population_qpv"] = byq["p"].to_numpy(dtype=np.int64)
+            table["population_qpv_hors_portee"] = byq["po"].to_numpy(dtype=np.int64)
+            table["part_population_qpv_a_portee"] = [_share(a - b, a) for a, b in zip(byq["p"], byq["po"])]
+            table["qpv_population_inconnue"] = byq["u"].to_numpy(dtype=int)
+        total = pd.DataFrame([{"code_departement": "76", "nom": "Occitanie", **self.summary()}])
+        return pd.concat([table, total], ignore_index=True)
 
 
 def _share(part: float, whole: float) -> float:
