@@ -32,6 +32,8 @@ DETOUR_HELP = (
     "par la route : 1,0 = vol d'oiseau ; 1,3 = valeur typique en zone rurale (les études françaises trouvent 1,2 à 1,4)."
 )
 MAX_DETOUR = 3.0
+#: A place exactly at the reach counts as within it; 1 cm absorbs the round-off of projections.
+TOLERANCE_M = 0.01
 
 # always_xy: coordinates go in and out as (lon, lat) / (x, y), whatever the CRS's axis order.
 _TO_METRIC = Transformer.from_crs(CRS_STORAGE, CRS_METRIC, always_xy=True)
@@ -80,11 +82,11 @@ class Params:
     @property
     def rural_reach_m(self) -> float:
         """Straight-line radius (m) that the reach allows once the detour factor is applied."""
-        return self.rural_reach_km * 1000.0 / self.detour_factor
+        return self.rural_reach_km * 1000.0 / self.detour_factor + TOLERANCE_M
 
     @property
     def qpv_reach_m(self) -> float:
-        return self.qpv_reach_km * 1000.0 / self.detour_factor
+        return self.qpv_reach_km * 1000.0 / self.detour_factor + TOLERANCE_M
 
 
 @dataclass
@@ -225,7 +227,10 @@ def select_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     """
     if actors.crs is None:
         raise GeodataError("La couche des acteurs n'a pas de système de coordonnées : attendu EPSG:4326.")
-    keep = actors.geometry.notna() & ~actors.geometry.is_empty
+    # Unplaced actors have no geometry, an empty one or NaN coordinates: none of them is counted.
+    geoms = actors.geometry.to_numpy()
+    placed = np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms))
+    keep = pd.Series(placed, index=actors.index)
     if params.circles is not None:
         wanted = {int(c) for c in params.circles}
         keep &= actors["cercle"].map(lambda v: _circle_of(v) in wanted).astype(bool)
@@ -510,6 +515,7 @@ def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
     communes = demand.communes
     qpv_codes = coverage.qpv["code_qp"].to_numpy() if coverage.qpv is not None else np.array([])
     q_items = np.flatnonzero((~coverage.qpv["a_portee"]).to_numpy()) if coverage.qpv is not None else np.array([], dtype=int)
+    code_rank = np.argsort(np.argsort(communes["code_insee"].to_numpy(dtype=str), kind="stable"), kind="stable")
     steps = []
     tot_r = tot_q = 0.0
     for step in range(1, k + 1):
@@ -517,7 +523,7 @@ def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
         score = np.bincount(cand[live], weights=weight[item[live]], minlength=n_cand)
         # Count people as well as weight, so a zero-weight population still breaks ties the same way.
         people = np.bincount(cand[live], weights=(rpop + qpop)[item[live]], minlength=n_cand)
-        best = int(np.lexsort((-people, -score))[0])
+        best = int(np.lexsort((code_rank, -people, -score))[0])
         if score[best] <= 0 and people[best] <= 0:
             break
         covered = item_sorted[starts[best] : starts[best + 1]]
