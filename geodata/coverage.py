@@ -154,9 +154,21 @@ def prepare_demand(
     if qpv is not None:
         q = qpv.reset_index(drop=True)
         demand.qpv = pd.DataFrame(q[["code_qp", "nom_qp", "communes", "code_departement", "generation", "population"]])
-        demand.qpv_geometry = gpd.GeoSeries(q.geometry.to_numpy(), crs=q.crs or CRS_STORAGE).to_crs(CRS_STORAGE)
+        polygons = [_polygonal(g) for g in q.geometry.to_numpy()]
+        demand.qpv_geometry = gpd.GeoSeries(polygons, crs=q.crs or CRS_STORAGE).to_crs(CRS_STORAGE)
         demand.qpv_metric = np.asarray(demand.qpv_geometry.to_crs(CRS_METRIC).values)
     return demand
+
+
+def _polygonal(geom):
+    """The polygonal part of a geometry: make_valid leaves GeometryCollections that maps cannot style."""
+    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return geom
+    merged = shapely.union_all(parts)
+    return merged
 
 
 def demand_from_territory(territory) -> Demand:
