@@ -209,7 +209,7 @@ def _legend(keys: list[str]) -> folium.Element:
         if k in keys
     )
     return folium.Element(
-        '<div style="position:fixed;bottom:24px;left:10px;z-index:1000;background:rgba(255,255,255,.92);padding:6px 8px;'
+        '<div style="position:fixed;bottom:40px;left:10px;z-index:1000;background:rgba(255,255,255,.92);padding:6px 8px;'
         f'border-radius:4px;font:12px sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)">{items}</div>'
     )
 

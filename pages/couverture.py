@@ -43,10 +43,15 @@ def _params(terr) -> tuple[cv.Params, int]:
     with st.sidebar:
         st.header("Paramètres")
         circles = st.multiselect(
-            "Cercles comptés", CIRCLES, help="Vide : tous les acteurs. Les Fab Labs et sites de tourisme n'ont pas de cercle."
+            "Cercles comptés",
+            CIRCLES,
+            placeholder="Tous",
+            help="Vide : tous les acteurs. Les Fab Labs et sites de tourisme n'ont pas de cercle.",
         )
-        types = st.multiselect("Types de structure comptés", TYPES, help="Vide : tous les types.")
-        families = st.multiselect("Familles comptées", list(FAMILIES), format_func=FAMILIES.get, help="Vide : toutes les familles.")
+        types = st.multiselect("Types de structure comptés", TYPES, placeholder="Tous", help="Vide : tous les types.")
+        families = st.multiselect(
+            "Familles comptées", placeholder="Toutes", options=list(FAMILIES), format_func=FAMILIES.get, help="Vide : toutes les familles."
+        )
         rural_km = st.slider("Portée pour les communes rurales (km)", 1.0, 60.0, cv.DEFAULT_RURAL_REACH_KM, 0.5)
         qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1)
         definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
