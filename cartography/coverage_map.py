@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 
 import folium
 import geopandas as gpd
@@ -68,12 +69,23 @@ def _tooltip(fields: list[str], aliases: list[str]) -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(fields=fields, aliases=[escape_text(a) for a in aliases], sticky=True)
 
 
+_SIMPLIFIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _simplified_communes(demand: Demand) -> gpd.GeoSeries:
+    """Simplified commune outlines indexed by INSEE code, computed once per prepared territory."""
+    if demand not in _SIMPLIFIED:
+        simple = _simplified(demand.commune_geometry)
+        _SIMPLIFIED[demand] = simple.set_axis(demand.communes["code_insee"].to_numpy())
+    return _SIMPLIFIED[demand]
+
+
 def _rural_layer(demand: Demand, coverage: Coverage) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="Communes rurales hors de portée", show=True)
     gaps = rural_gaps(coverage)
     if gaps.empty:
         return group
-    geom = demand.commune_geometry.set_axis(demand.communes["code_insee"].to_numpy()).loc[gaps["code_insee"]]
+    geom = _simplified_communes(demand).loc[gaps["code_insee"]]
     frame = pd.DataFrame(
         {
             "nom": gaps["nom"].to_numpy(),
@@ -85,7 +97,7 @@ def _rural_layer(demand: Demand, coverage: Coverage) -> folium.FeatureGroup:
     )
     style = {"color": COLORS["rural_gap"], "weight": 0.6, "fillColor": COLORS["rural_gap"], "fillOpacity": 0.45}
     folium.GeoJson(
-        _geojson(frame, _simplified(gpd.GeoSeries(geom.to_numpy(), crs=CRS_STORAGE)), list(frame.columns)),
+        _geojson(frame, geom.to_numpy(), list(frame.columns)),
         style_function=lambda _: style,
         tooltip=_tooltip(list(frame.columns), ["Commune", "Code INSEE", "Population", "Acteur le plus proche à", "Acteur le plus proche"]),
     ).add_to(group)

@@ -89,7 +89,7 @@ class Params:
         return self.qpv_reach_km * 1000.0 / self.detour_factor + TOLERANCE_M
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality: a Demand can key caches of derived data
 class Demand:
     """Where people live: commune points and QPV polygons, projected once to the metric CRS."""
 
