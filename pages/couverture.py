@@ -164,7 +164,12 @@ with user_errors():
     if not demand.has_qpv:
         st.warning(f"Partie QPV non calculée. {qpv.HOW_TO_GET}")
     st.markdown(
-        f"**{_n(len(counted))} acteurs comptés**" + (f" et **{len(hypothetical)} sites hypothétiques**" if len(hypothetical) else "")
+        f"**{_n(len(counted))} acteurs comptés**"
+        + (
+            f" et **{len(hypothetical)} site{'s' if len(hypothetical) > 1 else ''} hypothétique{'s' if len(hypothetical) > 1 else ''}**"
+            if len(hypothetical)
+            else ""
+        )
     )
     _headline(result.summary(), before, demand.has_qpv)
     for note in cv.method_notes(demand, params):

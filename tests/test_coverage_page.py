@@ -66,7 +66,7 @@ def test_hypothetical_site_moves_the_figures(monkeypatch, fresh_caches, qpv_file
     assert not at.exception, at.exception
     rural = [m for m in at.metric if m.label == "Habitants ruraux hors de portée"][0]
     assert rural.delta.startswith("-")
-    assert "sites hypothétiques" in " ".join(m.value for m in at.markdown)
+    assert "sites hypothétiques**" in " ".join(m.value for m in at.markdown)
 
 
 def test_page_without_qpv_layer_says_how_to_get_it(monkeypatch, fresh_caches):
@@ -76,3 +76,27 @@ def test_page_without_qpv_layer_says_how_to_get_it(monkeypatch, fresh_caches):
     labels = [m.label for m in at.metric]
     assert "Habitants ruraux hors de portée" in labels
     assert "QPV hors de portée" not in labels
+
+
+def test_what_if_point_by_coordinates_and_bad_input(monkeypatch, fresh_caches):
+    monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
+    at = run_page()
+    lon = [t for t in at.text_input if t.label.startswith("Longitude")][0]
+    lat = [t for t in at.text_input if t.label == "Latitude"][0]
+    lon.set_value("43.6")
+    lat.set_value("1.44")
+    [b for b in at.button if b.label == "Ajouter ce point"][0].click().run()
+    assert not at.exception, at.exception
+    assert any("avez-vous inversé" in e.value for e in at.error)
+    # The page goes on: the figures are still there.
+    assert any(m.label == "Habitants ruraux hors de portée" for m in at.metric)
+    lon = [t for t in at.text_input if t.label.startswith("Longitude")][0]
+    lat = [t for t in at.text_input if t.label == "Latitude"][0]
+    name = [t for t in at.text_input if t.label == "Nom"][0]
+    lon.set_value("3.5")
+    lat.set_value("44.5")
+    name.set_value("Camion <b>")
+    [b for b in at.button if b.label == "Ajouter ce point"][0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert "et **1 site hypothétique**" in " ".join(m.value for m in at.markdown)
