@@ -1,8 +1,216 @@
-"""Page « Couverture territoriale »."""
+"""Page « Couverture territoriale »: rural communes and QPV out of reach, where to act next, what if."""
 
 import streamlit as st
+from streamlit_folium import st_folium
 
-from pages.common import not_ready
+from cartography.coverage_map import coverage_map
+from geodata import coverage as cv
+from geodata import qpv, rural
+from geodata.actors import CIRCLES, FAMILIES, TYPES
+from geodata.directory import load_directory
+from geodata.errors import GeodataError
+from pages.common import territory, user_errors
+
+SITES_KEY = "couverture_sites"
+
+
+@st.cache_resource(show_spinner="Préparation de l'analyse de couverture…")
+def _demand() -> cv.Demand:
+    return cv.demand_from_territory(territory())
+
+
+@st.cache_resource(show_spinner="Chargement de l'annuaire…")
+def _actors():
+    return load_directory(reference=territory().reference)
+
+
+def _n(value) -> str:
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+def _pct(value) -> str:
+    return "n.d." if value != value else f"{value * 100:.1f} %".replace(".", ",")
+
+
+def _downloads(name: str, layer, key: str) -> None:
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("GeoJSON", cv.to_bytes(layer, "geojson"), f"{name}.geojson", "application/geo+json", key=f"{key}-geojson")
+    right.download_button("CSV", cv.to_bytes(layer, "csv"), f"{name}.csv", "text/csv", key=f"{key}-csv")
+
+
+def _params(terr) -> tuple[cv.Params, int]:
+    defs = rural.available_definitions(terr.rural)
+    with st.sidebar:
+        st.header("Paramètres")
+        circles = st.multiselect(
+            "Cercles comptés",
+            CIRCLES,
+            placeholder="Tous",
+            help="Vide : tous les acteurs. Les Fab Labs et sites de tourisme n'ont pas de cercle.",
+        )
+        types = st.multiselect("Types de structure comptés", TYPES, placeholder="Tous", help="Vide : tous les types.")
+        families = st.multiselect(
+            "Familles comptées", placeholder="Toutes", options=list(FAMILIES), format_func=FAMILIES.get, help="Vide : toutes les familles."
+        )
+        rural_km = st.slider("Portée pour les communes rurales (km)", 1.0, 60.0, cv.DEFAULT_RURAL_REACH_KM, 0.5)
+        qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1)
+        definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
+        detour = st.slider("Facteur de détour", 1.0, 2.0, 1.0, 0.05, help=cv.DETOUR_HELP)
+        k = st.number_input("Où agir ensuite : nombre de sites à proposer (K)", 1, 50, 10)
+        weight = st.slider(
+            "Poids des QPV face au rural", 0.0, 1.0, 0.5, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV."
+        )
+    params = cv.Params(
+        rural_reach_km=rural_km,
+        qpv_reach_km=qpv_km,
+        rural_definition=definition.key,
+        detour_factor=detour,
+        circles=tuple(circles) or None,
+        types=tuple(types) or None,
+        families=tuple(families) or None,
+        qpv_weight=weight,
+    )
+    return params.validate(), int(k)
+
+
+def _hypothetical() -> cv.Sites:
+    sites = cv.Sites.empty()
+    for s in st.session_state.get(SITES_KEY, []):
+        sites = sites + cv.site_from_coordinates(s["lon"], s["lat"], s["nom"])
+    return sites
+
+
+def _add_sites(new: cv.Sites) -> None:
+    lon, lat = new.lonlat()
+    st.session_state.setdefault(SITES_KEY, []).extend({"nom": n, "lon": float(x), "lat": float(y)} for n, x, y in zip(new.names, lon, lat))
+
+
+METRICS = {
+    "rural": [
+        ("Communes rurales hors de portée", "communes_rurales_hors_portee", "communes_rurales"),
+        ("Habitants ruraux hors de portée", "population_rurale_hors_portee", None),
+        ("Part de la population rurale à portée", "part_population_rurale_a_portee", None),
+    ],
+    "qpv": [
+        ("QPV hors de portée", "qpv_hors_portee", "qpv"),
+        ("Habitants des QPV hors de portée", "population_qpv_hors_portee", None),
+        ("Part de la population des QPV à portée", "part_population_qpv_a_portee", None),
+    ],
+}
+
+
+def _headline(summary: dict, before: dict | None, has_qpv: bool) -> None:
+    """Headline figures; with hypothetical sites, the change they bring shows as a delta."""
+    for group in ["rural", "qpv"] if has_qpv else ["rural"]:
+        for col, (label, key, total) in zip(st.columns(3), METRICS[group]):
+            share = key.startswith("part")
+            value = _pct(summary[key]) if share else _n(summary[key]) + (f" / {_n(summary[total])}" if total else "")
+            delta = None
+            if before is not None and before[key] != summary[key]:
+                change = summary[key] - before[key]
+                delta = f"{change * 100:+.1f} pts".replace(".", ",") if share else f"{change:+,d}".replace(",", "\u202f")
+            col.metric(label, value, delta, delta_color="normal" if share else "inverse")
+
+
+def _what_if(demand: cv.Demand, steps) -> None:
+    st.write(
+        "Ajoutez des sites imaginaires (un camion de la science, un nouveau partenaire) : tous les chiffres et la carte en tiennent compte."
+    )
+    names = dict(zip(demand.communes["code_insee"], demand.communes["nom"] + " (" + demand.communes["code_insee"] + ")"))
+    left, right = st.columns(2)
+    with left.form("site-commune", clear_on_submit=True):
+        code = st.selectbox("Commune", list(names), format_func=names.get, index=None, placeholder="Choisir une commune")
+        if st.form_submit_button("Ajouter ce site") and code:
+            _add_sites(cv.sites_from_communes(demand, [code]))
+            st.rerun()
+    with right.form("site-coordonnees", clear_on_submit=True):
+        lon, lat, label = (
+            st.text_input("Longitude (WGS 84)", placeholder="1.4442"),
+            st.text_input("Latitude", placeholder="43.6045"),
+            st.text_input("Nom"),
+        )
+        if st.form_submit_button("Ajouter ce point"):
+            try:
+                _add_sites(cv.site_from_coordinates(lon, lat, label))
+                st.rerun()
+            except GeodataError as exc:
+                st.error(str(exc))
+    a, b = st.columns(2)
+    if a.button("Ajouter les sites proposés (où agir ensuite)", disabled=steps.empty):
+        _add_sites(cv.sites_from_steps(steps))
+        st.rerun()
+    if b.button("Retirer tous les sites hypothétiques", disabled=not st.session_state.get(SITES_KEY)):
+        st.session_state[SITES_KEY] = []
+        st.rerun()
+
 
 st.title("Couverture territoriale")
-not_ready(5, "l'analyse des zones non couvertes (groupe G5)")
+st.caption(
+    "Groupe de travail G5 : quelles communes rurales et quels quartiers prioritaires (QPV) n'ont aucun acteur de la culture "
+    "scientifique à portée, combien d'habitants y vivent, et où agir ensuite."
+)
+with user_errors():
+    terr = territory()
+    demand = _demand()
+    params, k = _params(terr)
+    counted = cv.select_actors(_actors(), params)
+    hypothetical = _hypothetical()
+    sites = cv.sites_from_actors(counted) + hypothetical
+    result = cv.compute_coverage(demand, sites, params)
+    before = cv.compute_coverage(demand, cv.sites_from_actors(counted), params).summary() if len(hypothetical) else None
+    steps = cv.where_next(demand, result, k)
+    layers = cv.layers(demand, result, steps=steps, sites=hypothetical)
+
+    if not demand.has_qpv:
+        st.warning(f"Partie QPV non calculée. {qpv.HOW_TO_GET}")
+    st.markdown(
+        f"**{_n(len(counted))} acteurs comptés**"
+        + (
+            f" et **{len(hypothetical)} site{'s' if len(hypothetical) > 1 else ''} hypothétique{'s' if len(hypothetical) > 1 else ''}**"
+            if len(hypothetical)
+            else ""
+        )
+    )
+    _headline(result.summary(), before, demand.has_qpv)
+    for note in cv.method_notes(demand, params):
+        st.caption(note)
+
+    tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Où agir ensuite", "Et si…"])
+    with tabs[0]:
+        st_folium(
+            coverage_map(demand, result, sites, steps=steps),
+            height=620,
+            use_container_width=True,
+            returned_objects=[],
+            key="carte-couverture",
+        )
+    with tabs[1]:
+        gaps = layers["communes_rurales_hors_portee"]
+        st.dataframe(gaps[["nom", "code_insee", "code_departement", "population", "distance_km", "site_le_plus_proche"]], hide_index=True)
+        _downloads("communes_rurales_hors_portee", gaps, "gaps")
+        st.caption("Toutes les communes, avec la distance à l'acteur le plus proche :")
+        _downloads("communes", layers["communes"], "communes")
+    with tabs[2]:
+        if demand.has_qpv:
+            cols = ["nom_qp", "code_qp", "communes", "population", "distance_km", "a_portee", "nb_acteurs_dedans", "acteurs_dedans"]
+            st.dataframe(layers["qpv"].sort_values(["a_portee", "population"], ascending=[True, False])[cols], hide_index=True)
+            _downloads("qpv", layers["qpv"], "qpv")
+            st.caption("QPV hors de portée seulement :")
+            _downloads("qpv_hors_portee", layers["qpv_hors_portee"], "qpv-gaps")
+        else:
+            st.info(qpv.HOW_TO_GET)
+    with tabs[3]:
+        st.dataframe(layers["departements"].drop(columns="geometry"), hide_index=True)
+        _downloads("couverture_departements", layers["departements"], "deps")
+    with tabs[4]:
+        st.write(
+            f"Les {k} communes dont le point représentatif mettrait à portée le plus d'habitants encore hors de portée "
+            "(recherche gloutonne de couverture maximale : chaque étape prend la commune qui apporte le plus, compte tenu des précédentes)."
+        )
+        st.dataframe(layers["ou_agir"].drop(columns="geometry"), hide_index=True)
+        _downloads("ou_agir_ensuite", layers["ou_agir"], "next")
+    with tabs[5]:
+        _what_if(demand, steps)
+        if "sites_hypothetiques" in layers:
+            st.dataframe(layers["sites_hypothetiques"].drop(columns="geometry"), hide_index=True)
+            _downloads("sites_hypothetiques", layers["sites_hypothetiques"], "hyp")

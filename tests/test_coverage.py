@@ -1,0 +1,367 @@
+"""Coverage analysis on small hand-built geometries with known answers, and its invariants."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+
+from geodata import coverage as cv
+from geodata.errors import GeodataError
+
+# A corner of Occitanie in Lambert-93: every test geometry is an offset in metres from here.
+X0, Y0 = 600_000.0, 6_300_000.0
+_TO_LONLAT = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+
+
+def lonlat(dx, dy):
+    return _TO_LONLAT.transform(X0 + dx, Y0 + dy)
+
+
+def square(dx, dy, half):
+    """A square in metres around (dx, dy), expressed in lon/lat (densified so its edges stay straight in 2154)."""
+    ring = shapely.segmentize(shapely.box(X0 + dx - half, Y0 + dy - half, X0 + dx + half, Y0 + dy + half), 50)
+    return shapely.transform(ring, lambda xy: np.column_stack(_TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
+
+
+def make_demand(communes, qpv=None):
+    """communes: (code, dx, dy, population, rural, dep); qpv: (code, dx, dy, half, population, dep)."""
+    rows = []
+    for code, dx, dy, pop, _rural, dep in communes:
+        lon, lat = lonlat(dx, dy)
+        rows.append(
+            {"code_insee": code, "nom": f"Commune {code}", "code_departement": dep, "population": pop, "point_lon": lon, "point_lat": lat}
+        )
+    geoms = [square(dx, dy, 400) for _, dx, dy, *_ in communes]
+    com = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
+    rural = pd.DataFrame({"code_insee": [c[0] for c in communes], "rural_densite": [c[4] for c in communes]})
+    deps = sorted({c[5] for c in communes})
+    departements = gpd.GeoDataFrame(
+        {"code_departement": deps, "nom": [f"Dép. {d}" for d in deps]}, geometry=[None] * len(deps), crs="EPSG:4326"
+    )
+    q = None
+    if qpv is not None:
+        q = gpd.GeoDataFrame(
+            {
+                "code_qp": [r[0] for r in qpv],
+                "nom_qp": [f"Quartier {r[0]}" for r in qpv],
+                "communes": "",
+                "codes_insee": "",
+                "code_departement": [r[5] for r in qpv],
+                "generation": "2015",
+                "population": pd.array([r[4] for r in qpv], dtype="Int64"),
+            },
+            geometry=[square(r[1], r[2], r[3]) for r in qpv],
+            crs="EPSG:4326",
+        )
+    return cv.prepare_demand(com, rural, departements, qpv=q, population_year=2017)
+
+
+def sites(*points, names=None):
+    lon, lat = zip(*(lonlat(dx, dy) for dx, dy in points)) if points else ((), ())
+    return cv.Sites.from_lonlat(names or [f"S{i}" for i in range(len(points))], lon, lat)
+
+
+LINE = [
+    ("00001", 0, 0, 100, True, "09"),
+    ("00002", 3_000, 4_000, 200, True, "09"),
+    ("00003", 0, 20_000, 5_000, False, "11"),
+    ("00004", 30_000, 0, 300, True, "11"),
+]
+
+
+def test_distances_are_exact_straight_lines():
+    demand = make_demand(LINE)
+    result = cv.compute_coverage(demand, sites((0, 0)), cv.Params(rural_reach_km=5))
+    c = result.communes.set_index("code_insee")
+    assert c.loc["00001", "distance_km"] == pytest.approx(0, abs=1e-3)
+    assert c.loc["00002", "distance_km"] == pytest.approx(5, abs=1e-3)
+    assert c.loc["00003", "distance_km"] == pytest.approx(20, abs=1e-3)
+    assert c.loc["00004", "distance_km"] == pytest.approx(30, abs=1e-3)
+    # 5 km is within a 5 km reach (inclusive), 30 km is not.
+    assert c["a_portee"].to_dict() == {"00001": True, "00002": True, "00003": False, "00004": False}
+    assert (c["site_le_plus_proche"] == "S0").all()
+
+
+def test_detour_factor_multiplies_the_straight_line():
+    demand = make_demand(LINE)
+    result = cv.compute_coverage(demand, sites((0, 0)), cv.Params(rural_reach_km=5, detour_factor=1.25))
+    c = result.communes.set_index("code_insee")
+    assert c.loc["00002", "distance_vol_oiseau_km"] == pytest.approx(5, abs=1e-3)
+    assert c.loc["00002", "distance_km"] == pytest.approx(6.25, abs=1e-3)
+    assert not c.loc["00002", "a_portee"]
+
+
+def test_headline_figures_count_rural_communes_and_people():
+    demand = make_demand(LINE)
+    result = cv.compute_coverage(demand, sites((0, 0)), cv.Params(rural_reach_km=5))
+    s = result.summary()
+    # Rural: 00001 (100, reached), 00002 (200, reached), 00004 (300, out); 00003 is urban.
+    assert s["communes_rurales"] == 3
+    assert s["communes_rurales_hors_portee"] == 1
+    assert s["population_rurale"] == 600
+    assert s["population_rurale_hors_portee"] == 300
+    assert s["part_population_rurale_a_portee"] == pytest.approx(0.5)
+    assert "qpv" not in s
+    gaps = cv.rural_gaps(result)
+    assert gaps["code_insee"].tolist() == ["00004"]
+
+
+def test_per_department_rows_add_up_to_the_region():
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09"), ("QP011001", 30_000, 5_000, 200, 500, "11")])
+    result = cv.compute_coverage(demand, sites((0, 0)), cv.Params(rural_reach_km=5, qpv_reach_km=3))
+    table = result.by_department(demand.departements).set_index("code_departement")
+    assert table.loc["09", "population_rurale"] == 300
+    assert table.loc["09", "population_rurale_hors_portee"] == 0
+    assert table.loc["11", "population_rurale_hors_portee"] == 300
+    assert table.loc["76", "population_rurale"] == table.loc[["09", "11"], "population_rurale"].sum()
+    # The QPV of 09 is 2.8 km from the actor (its edge), that of 11 is far.
+    assert table.loc["09", "part_population_qpv_a_portee"] == pytest.approx(1.0)
+    assert table.loc["11", "qpv_hors_portee"] == 1
+    assert table.loc["76", "population_qpv_hors_portee"] == 500
+
+
+def test_qpv_distance_is_polygon_to_point_and_zero_inside():
+    demand = make_demand(LINE, qpv=[("QP009001", 1_500, 500, 500, 1_000, "09"), ("QP009002", 10_000, 0, 500, 2_000, "09")])
+    # S0 is 1 km west of the first square's western edge; S1 lies inside the second square.
+    result = cv.compute_coverage(demand, sites((0, 500), (10_100, 0), names=["Ouest", "Dedans <b>"]), cv.Params(qpv_reach_km=1))
+    q = result.qpv.set_index("code_qp")
+    assert q.loc["QP009001", "distance_km"] == pytest.approx(1.0, abs=1e-3)
+    assert q.loc["QP009001", "a_portee"]
+    assert q.loc["QP009001", "nb_acteurs_dedans"] == 0
+    assert q.loc["QP009002", "distance_km"] == 0
+    assert q.loc["QP009002", "nb_acteurs_dedans"] == 1
+    assert q.loc["QP009002", "acteurs_dedans"] == "Dedans <b>"
+    result2 = cv.compute_coverage(demand, sites((0, 500)), cv.Params(qpv_reach_km=0.9))
+    assert cv.qpv_gaps(result2)["code_qp"].tolist() == ["QP009002", "QP009001"]  # most populated first
+
+
+def test_no_site_leaves_everything_out_of_reach():
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 0, 300, 100, "09")])
+    result = cv.compute_coverage(demand, cv.Sites.empty(), cv.Params())
+    assert np.isinf(result.communes["distance_km"]).all()
+    assert not result.communes["a_portee"].any()
+    assert result.summary()["part_population_qpv_a_portee"] == 0
+    assert (result.communes["site_le_plus_proche"] == "").all()
+
+
+GREEDY = [
+    ("00001", 0, 0, 100, True, "09"),
+    ("00002", 10_000, 0, 100, True, "09"),
+    ("00003", 20_000, 0, 100, True, "09"),
+    ("00004", 100_000, 0, 250, True, "09"),
+    ("00005", 200_000, 0, 50, False, "09"),
+]
+
+
+def test_greedy_picks_the_commune_reaching_most_people_then_stops():
+    demand = make_demand(GREEDY)
+    result = cv.compute_coverage(demand, cv.Sites.empty(), cv.Params(rural_reach_km=12, qpv_weight=0))
+    steps = cv.where_next(demand, result, 5)
+    # 00002 reaches 00001, 00002, 00003 (300 people) > 00004 alone (250); then 00004; the urban 00005 is no demand.
+    assert steps["code_insee"].tolist() == ["00002", "00004"]
+    assert steps["gain_population_rurale"].tolist() == [300, 250]
+    assert steps["gain_communes_rurales"].tolist() == [3, 1]
+    assert steps["cumul_population_rurale"].tolist() == [300, 550]
+    assert steps["etape"].tolist() == [1, 2]
+
+
+def test_greedy_weight_moves_between_rural_and_qpv_people():
+    communes = [("00001", 0, 0, 100, True, "09"), ("00002", 50_000, 0, 10, False, "09")]
+    qpv = [("QP009001", 50_000, 500, 300, 80, "09")]
+    demand = make_demand(communes, qpv=qpv)
+    params = cv.Params(rural_reach_km=5, qpv_reach_km=1, qpv_weight=0.5)
+    result = cv.compute_coverage(demand, cv.Sites.empty(), params)
+    assert cv.where_next(demand, result, 1)["code_insee"].tolist() == ["00001"]  # 100 rural > 80 QPV
+    result = cv.compute_coverage(demand, cv.Sites.empty(), cv.with_params(params, qpv_weight=0.8))
+    first = cv.where_next(demand, result, 1)
+    assert first["code_insee"].tolist() == ["00002"]  # 0.8 × 80 > 0.2 × 100
+    assert first.loc[0, "gain_population_qpv"] == 80
+    assert first.loc[0, "qpv_couverts"] == "QP009001"
+
+
+def test_greedy_ties_go_to_the_smallest_insee_code():
+    demand = make_demand([("00002", 0, 0, 100, True, "09"), ("00001", 100_000, 0, 100, True, "09")])
+    result = cv.compute_coverage(demand, cv.Sites.empty(), cv.Params())
+    assert cv.where_next(demand, result, 1)["code_insee"].tolist() == ["00001"]
+
+
+def test_hypothetical_sites_change_the_figures():
+    demand = make_demand(LINE)
+    params = cv.Params(rural_reach_km=5)
+    before = cv.compute_coverage(demand, sites((0, 0)), params).summary()
+    extra = cv.sites_from_communes(demand, ["00004"])
+    after_result = cv.compute_coverage(demand, sites((0, 0)) + extra, params)
+    after = after_result.summary()
+    assert before["population_rurale_hors_portee"] == 300
+    assert after["population_rurale_hors_portee"] == 0
+    assert after_result.n_hypothetical == 1
+    assert after_result.communes.set_index("code_insee").loc["00004", "site_le_plus_proche"] == "Site hypothétique : Commune 00004"
+
+
+def test_where_next_steps_become_sites_that_cover_what_they_promised():
+    demand = make_demand(GREEDY)
+    params = cv.Params(rural_reach_km=12)
+    result = cv.compute_coverage(demand, cv.Sites.empty(), params)
+    steps = cv.where_next(demand, result, 2)
+    after = cv.compute_coverage(demand, cv.sites_from_steps(steps), params).summary()
+    assert after["population_rurale"] - after["population_rurale_hors_portee"] == steps["cumul_population_rurale"].iloc[-1]
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "fragment"),
+    [("abc", "43.6", "illisibles"), ("43.6", "1.44", "Longitude '43.6'"), ("1.44", "12", "Latitude '12'")],
+)
+def test_bad_coordinates_are_refused_with_the_value(lon, lat, fragment):
+    with pytest.raises(GeodataError, match=fragment):
+        cv.site_from_coordinates(lon, lat)
+
+
+def test_site_from_coordinates_accepts_decimal_commas():
+    s = cv.site_from_coordinates("1,44", "43,6", "Toulouse")
+    lon, lat = s.lonlat()
+    assert (round(lon[0], 6), round(lat[0], 6)) == (1.44, 43.6)
+    assert s.names.tolist() == ["Toulouse"]
+    assert s.hypothetical.all()
+
+
+def test_unknown_commune_and_bad_params_are_refused():
+    demand = make_demand(LINE)
+    with pytest.raises(GeodataError, match="'99999'"):
+        cv.sites_from_communes(demand, ["99999"])
+    with pytest.raises(GeodataError, match="portée rurale"):
+        cv.Params(rural_reach_km=0).validate()
+    with pytest.raises(GeodataError, match="détour"):
+        cv.Params(detour_factor=0.5).validate()
+    with pytest.raises(GeodataError, match="uu2020"):
+        cv.compute_coverage(demand, cv.Sites.empty(), cv.Params(rural_definition="uu2020"))
+    with pytest.raises(GeodataError, match="entier"):
+        cv.where_next(demand, cv.compute_coverage(demand, cv.Sites.empty(), cv.Params()), -1)
+
+
+def test_parse_site_reads_codes_and_coordinates():
+    demand = make_demand(LINE)
+    assert cv.parse_site("00002", demand).names.tolist() == ["Site hypothétique : Commune 00002"]
+    assert cv.parse_site("1.5, 43.2, Mon site", demand).names.tolist() == ["Mon site"]
+
+
+def test_select_actors_applies_every_filter():
+    actors = gpd.GeoDataFrame(
+        {
+            "nom": ["a", "b", "c", "d"],
+            "cercle": ["1", "2", "", "1"],
+            "type_structure": ["association", "bibliothèque", "Fab Lab", "association"],
+            "famille": ["cercle1", "cercle2", "fablab", "cercle1"],
+        },
+        geometry=gpd.points_from_xy([1.0, 1.1, 1.2, None], [43.0, 43.1, 43.2, None]),
+        crs="EPSG:4326",
+    )
+    assert cv.select_actors(actors, cv.Params())["nom"].tolist() == ["a", "b", "c"]  # d is not placed
+    assert cv.select_actors(actors, cv.Params(circles=(1, 2)))["nom"].tolist() == ["a", "b"]
+    assert cv.select_actors(actors, cv.Params(types=("Fab Lab",)))["nom"].tolist() == ["c"]
+    assert cv.select_actors(actors, cv.Params(families=("cercle2", "fablab")))["nom"].tolist() == ["b", "c"]
+    assert cv.select_actors(actors, cv.Params(circles=(1,), types=("bibliothèque",))).empty
+
+
+def test_layers_export_as_geojson_and_csv():
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09")])
+    params = cv.Params(rural_reach_km=5)
+    result = cv.compute_coverage(demand, sites((0, 0)), params)
+    steps = cv.where_next(demand, result, 3)
+    layers = cv.layers(demand, result, steps=steps, sites=cv.sites_from_communes(demand, ["00003"]))
+    assert set(layers) == set(cv.LAYERS)
+    fc = json.loads(cv.to_bytes(layers["communes_rurales_hors_portee"], "geojson"))
+    assert fc["type"] == "FeatureCollection"
+    assert [f["properties"]["code_insee"] for f in fc["features"]] == ["00004"]
+    assert fc["features"][0]["geometry"]["type"] == "Polygon"
+    csv = cv.to_bytes(layers["ou_agir"], "csv").decode("utf-8-sig").splitlines()
+    assert csv[0].startswith("etape,code_insee,nom")
+    assert len(csv) == len(steps) + 1
+    with pytest.raises(GeodataError, match="'xlsx'"):
+        cv.to_bytes(layers["communes"], "xlsx")
+
+
+def test_method_notes_state_vintages_definition_and_distance():
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09")])
+    notes = " ".join(cv.method_notes(demand, cv.Params(detour_factor=1.3, rural_reach_km=12.5)))
+    assert "Population municipale 2017" in notes
+    assert "génération 2015" in notes
+    assert "Rural (approximation par la densité)" in notes
+    assert "vol d'oiseau × 1,3" in notes
+    assert "12,5 km" in notes
+
+
+# ----------------------------------------------------------------------------- properties
+
+_RNG = np.random.default_rng(7)
+_PROP_COMMUNES = [
+    (f"{i:05d}", float(x), float(y), int(p), bool(r), "09" if x < 40_000 else "11")
+    for i, (x, y, p, r) in enumerate(
+        zip(_RNG.uniform(0, 80_000, 40), _RNG.uniform(0, 80_000, 40), _RNG.integers(0, 3_000, 40), _RNG.random(40) < 0.8)
+    )
+]
+_PROP_QPV = [
+    (f"QP009{i:03d}", float(x), float(y), 300, int(p), "09")
+    for i, (x, y, p) in enumerate(zip([10_000, 50_000, 70_000], [20_000, 60_000, 10_000], [900, 1500, 400]))
+]
+_PROP_DEMAND = None
+
+
+def prop_demand():
+    global _PROP_DEMAND
+    if _PROP_DEMAND is None:
+        _PROP_DEMAND = make_demand(_PROP_COMMUNES, qpv=_PROP_QPV)
+    return _PROP_DEMAND
+
+
+def _uncovered(summary):
+    return summary["population_rurale_hors_portee"] + summary["population_qpv_hors_portee"]
+
+
+points = st.lists(st.tuples(st.floats(-10_000, 90_000), st.floats(-10_000, 90_000)), max_size=8)
+reach = st.floats(0.5, 40)
+
+
+@settings(max_examples=40, deadline=None)
+@given(points, st.tuples(st.floats(-10_000, 90_000), st.floats(-10_000, 90_000)), reach, reach)
+def test_adding_an_actor_never_increases_uncovered_population(existing, extra, rural_km, qpv_km):
+    demand = prop_demand()
+    params = cv.Params(rural_reach_km=rural_km, qpv_reach_km=qpv_km)
+    before = cv.compute_coverage(demand, sites(*existing), params)
+    after = cv.compute_coverage(demand, sites(*existing, extra), params)
+    assert _uncovered(after.summary()) <= _uncovered(before.summary())
+    assert (after.communes["distance_km"] <= before.communes["distance_km"] + 1e-9).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(points, reach, reach, st.floats(1.0, 3.0))
+def test_a_larger_reach_never_decreases_coverage(existing, small, delta, detour):
+    demand = prop_demand()
+    s = sites(*existing)
+    narrow = cv.compute_coverage(demand, s, cv.Params(rural_reach_km=small, qpv_reach_km=small, detour_factor=detour))
+    wide = cv.compute_coverage(demand, s, cv.Params(rural_reach_km=small + delta, qpv_reach_km=small + delta, detour_factor=detour))
+    assert (wide.communes["a_portee"] >= narrow.communes["a_portee"]).all()
+    assert (wide.qpv["a_portee"] >= narrow.qpv["a_portee"]).all()
+    assert _uncovered(wide.summary()) <= _uncovered(narrow.summary())
+
+
+@settings(max_examples=40, deadline=None)
+@given(points, reach, reach, st.floats(0, 1), st.integers(1, 12))
+def test_greedy_gains_never_increase(existing, rural_km, qpv_km, weight, k):
+    demand = prop_demand()
+    params = cv.Params(rural_reach_km=rural_km, qpv_reach_km=qpv_km, qpv_weight=weight)
+    result = cv.compute_coverage(demand, sites(*existing), params)
+    steps = cv.where_next(demand, result, k)
+    gains = steps["gain_score"].to_numpy()
+    assert len(steps) <= k
+    assert (np.diff(gains) <= 1e-6).all()
+    # What the steps promise is what adding them delivers.
+    after = cv.compute_coverage(demand, sites(*existing) + cv.sites_from_steps(steps), params).summary()
+    assert _uncovered(result.summary()) - _uncovered(after) == steps["gain_population_rurale"].sum() + steps["gain_population_qpv"].sum()

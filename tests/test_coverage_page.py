@@ -1,0 +1,102 @@
+"""The page « Couverture territoriale » through app.py: headline figures, method, downloads, QPV fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGE = "pages/couverture.py"
+
+
+@pytest.fixture
+def fresh_caches():
+    # The territory is cached per process: each test must load it with its own settings.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_page_shows_rural_and_qpv_headline_figures(monkeypatch, fresh_caches, qpv_file, qpv_population_file):
+    monkeypatch.setenv("CSTI_QPV_FILE", str(qpv_file))
+    monkeypatch.setenv("CSTI_QPV_POPULATION_FILE", str(qpv_population_file))
+    at = run_page()
+    labels = {m.label: m.value for m in at.metric}
+    assert "Communes rurales hors de portée" in labels
+    assert "Part de la population rurale à portée" in labels
+    assert labels["QPV hors de portée"].endswith("/ 105")
+    assert labels["Part de la population des QPV à portée"].endswith("%")
+    captions = " ".join(c.value for c in at.caption)
+    assert "Population municipale 2017" in captions
+    assert "génération 2015" in captions
+    assert "vol d'oiseau" in captions
+    assert not at.warning
+    assert len(at.get("download_button")) >= 10
+
+
+def test_reach_slider_changes_the_figures(monkeypatch, fresh_caches, qpv_file):
+    monkeypatch.setenv("CSTI_QPV_FILE", str(qpv_file))
+    at = run_page()
+    before = {m.label: m.value for m in at.metric}["Habitants ruraux hors de portée"]
+    at.sidebar.slider[0].set_value(40.0).run()
+    assert not at.exception, at.exception
+    after = {m.label: m.value for m in at.metric}["Habitants ruraux hors de portée"]
+    assert int(after.replace("\u202f", "")) < int(before.replace("\u202f", ""))
+
+
+def test_hypothetical_site_moves_the_figures(monkeypatch, fresh_caches, qpv_file):
+    monkeypatch.setenv("CSTI_QPV_FILE", str(qpv_file))
+    at = run_page()
+    add = [b for b in at.button if b.label.startswith("Ajouter les sites proposés")][0]
+    add.click().run()
+    assert not at.exception, at.exception
+    rural = [m for m in at.metric if m.label == "Habitants ruraux hors de portée"][0]
+    assert rural.delta.startswith("-")
+    assert "sites hypothétiques**" in " ".join(m.value for m in at.markdown)
+
+
+def test_page_without_qpv_layer_says_how_to_get_it(monkeypatch, fresh_caches):
+    monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
+    at = run_page()
+    assert any("CSTI_QPV_FILE" in w.value for w in at.warning)
+    labels = [m.label for m in at.metric]
+    assert "Habitants ruraux hors de portée" in labels
+    assert "QPV hors de portée" not in labels
+
+
+def test_what_if_point_by_coordinates_and_bad_input(monkeypatch, fresh_caches):
+    monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
+    at = run_page()
+    lon = [t for t in at.text_input if t.label.startswith("Longitude")][0]
+    lat = [t for t in at.text_input if t.label == "Latitude"][0]
+    lon.set_value("43.6")
+    lat.set_value("1.44")
+    [b for b in at.button if b.label == "Ajouter ce point"][0].click().run()
+    assert not at.exception, at.exception
+    assert any("avez-vous inversé" in e.value for e in at.error)
+    # The page goes on: the figures are still there.
+    assert any(m.label == "Habitants ruraux hors de portée" for m in at.metric)
+    lon = [t for t in at.text_input if t.label.startswith("Longitude")][0]
+    lat = [t for t in at.text_input if t.label == "Latitude"][0]
+    name = [t for t in at.text_input if t.label == "Nom"][0]
+    lon.set_value("3.5")
+    lat.set_value("44.5")
+    name.set_value("Camion <b>")
+    [b for b in at.button if b.label == "Ajouter ce point"][0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert "et **1 site hypothétique**" in " ".join(m.value for m in at.markdown)
