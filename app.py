@@ -2,17 +2,17 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Carte de la culture scientifique en Occitanie", page_icon="🔭", layout="wide")
+st.set_page_config(page_title="Carte de la culture scientifique en Occitanie", page_icon=":material/explore:", layout="wide")
 
 PUBLIC = [
-    st.Page("pages/carte.py", title="Carte", icon="🗺️", default=True, url_path="carte"),
-    st.Page("pages/statistiques.py", title="Statistiques", icon="📊", url_path="statistiques"),
-    st.Page("pages/couverture.py", title="Couverture territoriale", icon="🎯", url_path="couverture"),
+    st.Page("pages/carte.py", title="Carte", icon=":material/map:", default=True, url_path="carte"),
+    st.Page("pages/statistiques.py", title="Statistiques", icon=":material/bar_chart:", url_path="statistiques"),
+    st.Page("pages/couverture.py", title="Couverture territoriale", icon=":material/my_location:", url_path="couverture"),
 ]
 STAFF = [
-    st.Page("pages/import_geocodage.py", title="Import & géocodage", icon="📥", url_path="import"),
-    st.Page("pages/edition.py", title="Édition", icon="✏️", url_path="edition"),
-    st.Page("pages/exports.py", title="Exports", icon="📤", url_path="exports"),
+    st.Page("pages/import_geocodage.py", title="Import & géocodage", icon=":material/upload_file:", url_path="import"),
+    st.Page("pages/edition.py", title="Édition", icon=":material/edit:", url_path="edition"),
+    st.Page("pages/exports.py", title="Exports", icon=":material/download:", url_path="exports"),
 ]
 
 st.navigation({"Public": PUBLIC, "Espace équipe": STAFF}).run()

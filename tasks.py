@@ -61,12 +61,34 @@ def assets() -> None:
     _run(PY, "-c", "from cartography.assets import install_assets; install_assets()")
 
 
+# Streamlit runs a deep link (/couverture) in its legacy "pages/ directory" mode, bypassing the
+# st.navigation router of app.py, until some session has run app.py in that process. Turning the
+# legacy mode off before the server starts makes every URL go through app.py.
+_LAUNCHER = (
+    "import sys\n"
+    "from streamlit.runtime.pages_manager import PagesManager\n"
+    "PagesManager.uses_pages_directory = False\n"
+    "from streamlit.web.cli import main\n"
+    "sys.argv = ['streamlit', 'run', 'app.py', *sys.argv[1:]]\n"
+    "sys.exit(main())\n"
+)
+
+
+def serve_command(args: list[str]) -> list[str]:
+    """Command that starts the Streamlit server on app.py (used by ``app`` and by the browser tests)."""
+    return [str(PY), "-c", _LAUNCHER, *args]
+
+
+def serve(args: list[str]) -> int:
+    cmd = serve_command(args)
+    print("+ streamlit run app.py", " ".join(args), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
 def app(args: list[str]) -> int:
     install("")
     assets()
-    cmd = [PY, "-m", "streamlit", "run", "app.py", *args]
-    print("+", " ".join(map(str, cmd)), flush=True)
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    return serve(args)
 
 
 def test(args: list[str]) -> int:
@@ -78,10 +100,11 @@ def test(args: list[str]) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("app", "test"):
+    commands = {"app": app, "test": test, "serve": serve}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    return {"app": app, "test": test}[sys.argv[1]](sys.argv[2:])
+    return commands[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":
