@@ -1,0 +1,407 @@
+"""Geocoding chain of the directory: provided coordinates, persistent cache, national address service, offline gazetteer."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geodata.errors import NetworkError
+from geodata.gazetteer import DOUBTFUL, METHODS, clean_postcode, gazetteer_for
+from geodata.settings import Settings, get_settings
+from geodata.territory import Reference, communes_at
+
+#: Precision of a placement, from the finest; "manual" and "provided" come from people, not from a geocoder.
+PRECISIONS = ("housenumber", "street", "locality", "municipality", "manual", "provided")
+PRECISION_LABELS = {
+    "housenumber": "numéro de rue",
+    "street": "rue",
+    "locality": "lieu-dit",
+    "municipality": "commune",
+    "manual": "correction manuelle",
+    "provided": "coordonnées du fichier",
+    "": "non localisé",
+}
+#: Where a placement comes from.
+SOURCES = {
+    "geoplateforme": "service national d'adresses (IGN Géoplateforme)",
+    "gazetteer": "référentiel des communes (hors ligne)",
+    "fichier": "coordonnées du fichier importé",
+    "correction": "correction manuelle",
+    "": "aucune",
+}
+#: Values of ``geocodage_statut``.
+OK, REVIEW, UNPLACED = "ok", "à vérifier", "non localisé"
+#: Result columns, aligned on the input rows.
+COLUMNS = (
+    "longitude_lieu",
+    "latitude_lieu",
+    "geocodage_source",
+    "geocodage_precision",
+    "geocodage_score",
+    "geocodage_libelle",
+    "geocodage_code_insee",
+    "geocodage_statut",
+    "geocodage_motif",
+    "geocodage_cache",
+)
+#: Rows sent in one request to the bulk endpoint (the service accepts far more; small lots resume finely).
+CHUNK_SIZE = 200
+
+Progress = Callable[[int, int, str], None]
+
+_STREET = re.compile(
+    r"\b\d{1,4}\s*(?:bis|ter|b)?\s*,?\s*(?:rue|avenue|av\.?|bd|boulevard|place|pl\.?|all[ée]es?|chemin|ch\.?|route|rte|impasse|quai|cours|"
+    r"esplanade|square|promenade|voie|traverse|mont[ée]e|rond-point|parvis|passage|faubourg|lotissement|domaine|hameau)\b",
+    re.IGNORECASE,
+)
+_BOXES = re.compile(r"\b(?:BP|CS|B\.P\.|TSA)\s*\d+\b", re.IGNORECASE)
+
+
+# -- queries and keys ----------------------------------------------------------------------------
+
+
+def street_part(adresse: str) -> str:
+    """The street part of an address line: building and institution names before a house number dropped, BP/CS boxes removed.
+
+    >>> street_part("Université de Montpellier UFR Odontologie 545, rue du Professeur Vialla")
+    '545, rue du Professeur Vialla'
+    """
+    text = _BOXES.sub(" ", str(adresse or ""))
+    m = _STREET.search(text)
+    if m:
+        text = text[m.start() :]
+    return " ".join(text.replace(" - ", " ").split()).strip(" ,-")
+
+
+def address_key(query: str, postcode: str) -> str:
+    """Normalised cache key of a query: no accents, case or punctuation differences."""
+    text = unicodedata.normalize("NFKD", f"{query} {postcode}").encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _commune_for_query(commune: str) -> str:
+    text = re.sub(r"\bcedex\b.*$", "", str(commune or ""), flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
+# -- persistent cache ----------------------------------------------------------------------------
+
+
+class GeocodeCache:
+    """Answers of the national service kept in SQLite, keyed by normalised query; survives restarts.
+
+    Only real answers are stored (a found address or a "not found"); failed requests never are.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as con, con:
+            con.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, service TEXT, answer TEXT, created REAL)")
+
+    def _connect(self):
+        return sqlite3.connect(self.path, timeout=30)
+
+    def get_many(self, keys) -> dict[str, dict]:
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, dict] = {}
+        with closing(self._connect()) as con:
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for key, answer in con.execute(f"SELECT key, answer FROM answers WHERE key IN ({marks})", part):  # noqa: S608 (placeholders only)
+                    out[key] = json.loads(answer)
+        return out
+
+    def put_many(self, answers: dict[str, dict], *, service: str) -> None:
+        now = time.time()
+        with closing(self._connect()) as con, con:
+            con.executemany(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", [(k, service, json.dumps(v, ensure_ascii=False), now) for k, v in answers.items()]
+            )
+
+    def __len__(self) -> int:
+        with closing(self._connect()) as con:
+            return int(con.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+
+
+def default_cache(settings: Settings) -> GeocodeCache:
+    return GeocodeCache(Path(settings.cache_dir) / "geocodage" / "reponses.sqlite")
+
+
+def default_client(settings: Settings):
+    from geodata._geoplateforme import GeoplateformeClient
+
+    return GeoplateformeClient(settings.geocoder_url, timeout=settings.http_timeout, user_agent=settings.user_agent)
+
+
+# -- parsing of answers (pure) -------------------------------------------------------------------
+
+
+def answer_from_feature(feature: dict | None) -> dict:
+    """Normalise a GeoCodeJSON feature (single search) to a cache answer."""
+    if not feature:
+        return {"found": False}
+    props = feature.get("properties") or {}
+    lon, lat = feature["geometry"]["coordinates"][:2]  # GeoJSON order: lon, lat
+    return {
+        "found": True,
+        "lon": float(lon),
+        "lat": float(lat),
+        "type": str(props.get("type", "")),
+        "score": float(props.get("score", 0) or 0),
+        "label": str(props.get("label", "")),
+        "citycode": str(props.get("citycode", "")),
+    }
+
+
+def answer_from_bulk_row(row: dict) -> dict | None:
+    """Normalise a row of the bulk CSV answer; ``None`` when the service reports an error for that row."""
+    status = (row.get("result_status") or "").strip()
+    if status in ("error", "skipped"):
+        return None
+    try:
+        lat, lon = float(row.get("latitude") or "nan"), float(row.get("longitude") or "nan")
+    except ValueError:
+        return None
+    if status == "not-found" or np.isnan(lat) or np.isnan(lon):
+        return {"found": False}
+    return {
+        "found": True,
+        "lon": lon,
+        "lat": lat,
+        "type": (row.get("result_type") or "").strip(),
+        "score": float(row.get("result_score") or 0),
+        "label": (row.get("result_label") or "").strip(),
+        "citycode": (row.get("result_citycode") or "").strip(),
+    }
+
+
+# -- the chain -----------------------------------------------------------------------------------
+
+
+def _float(value) -> float | None:
+    try:
+        out = float(str(value).replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(out) else out
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name not in df.columns:
+        return pd.Series([""] * len(df), index=df.index, dtype=object)
+    return df[name].astype(object).where(df[name].notna(), "").astype(str).str.strip()
+
+
+def geocode_actors(
+    actors: pd.DataFrame,
+    *,
+    reference: Reference,
+    settings: Settings | None = None,
+    offline: bool | None = None,
+    client=None,
+    cache: GeocodeCache | None = None,
+    progress: Progress | None = None,
+    bulk: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+) -> pd.DataFrame:
+    """Place every actor and say how: source, precision, score, status and reason.
+
+    The chain: coordinates of the file (checked to lie in Occitanie) -> answers already in the
+    cache -> the national address service for rows with a street address (bulk CSV by lots, each
+    lot cached as soon as it is answered, so an interrupted batch resumes) -> the offline commune
+    gazetteer. Results under ``settings.geocoder_min_score``, service failures and doubtful
+    commune matches are placed when possible but marked ``à vérifier``.
+
+    Parameters
+    ----------
+    actors : DataFrame
+        Schema columns (``adresse``, ``code_postal``, ``commune``, ``code_insee``, ``latitude``, ``longitude``; optional
+        ``departement_declare``).
+    reference : Reference
+    settings : Settings, optional
+    offline : bool, optional
+        No network at all; defaults to ``settings.offline``.
+    client : GeoplateformeClient, optional
+        Defaults to one built from the settings.
+    cache : GeocodeCache, optional
+        Defaults to ``settings.cache_dir/geocodage/reponses.sqlite``.
+    progress : callable, optional
+        ``progress(done, total, message)`` called as lots are answered.
+    bulk : bool
+        Use the bulk CSV endpoint (else one request per address, for comparison).
+
+    Returns
+    -------
+    DataFrame with :data:`COLUMNS`, same index as ``actors``.
+    """
+    settings = settings or get_settings()
+    offline = settings.offline if offline is None else offline
+    n = len(actors)
+    index = actors.index
+    out = pd.DataFrame(
+        {
+            "longitude_lieu": np.full(n, np.nan),
+            "latitude_lieu": np.full(n, np.nan),
+            "geocodage_source": [""] * n,
+            "geocodage_precision": [""] * n,
+            "geocodage_score": np.full(n, np.nan),
+            "geocodage_libelle": [""] * n,
+            "geocodage_code_insee": [""] * n,
+            "geocodage_statut": [UNPLACED] * n,
+            "geocodage_motif": [""] * n,
+            "geocodage_cache": [False] * n,
+        },
+        index=index,
+    )
+    if n == 0:
+        return out
+    adresse, cp, commune = _col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune")
+    gaz = gazetteer_for(reference).resolve(commune, cp, _col(actors, "code_insee"), _col(actors, "departement_declare"))
+    gaz.index = index
+
+    def set_rows(mask, **values):
+        for key, value in values.items():
+            out.loc[mask, key] = value
+
+    # 1. Coordinates of the file.
+    lon = _col(actors, "longitude").map(_float)
+    lat = _col(actors, "latitude").map(_float)
+    given = lon.notna() & lat.notna()
+    if given.any():
+        inside = pd.Series(False, index=index)
+        codes = communes_at(reference.communes, lon[given].astype(float), lat[given].astype(float))
+        inside[given] = codes.notna().to_numpy()
+        out.loc[given, "geocodage_code_insee"] = codes.fillna("").to_numpy()
+        set_rows(given & inside, longitude_lieu=lon[given & inside].astype(float), latitude_lieu=lat[given & inside].astype(float),
+                 geocodage_source="fichier", geocodage_precision="provided", geocodage_statut=OK)
+        outside = given & ~inside
+        if outside.any():
+            for i in index[outside]:
+                where = f"coordonnées du fichier ({lat[i]:.5f}, {lon[i]:.5f}) hors d'Occitanie"
+                if gaz.at[i, "code_insee"] is not None and pd.notna(gaz.at[i, "code_insee"]):
+                    out.loc[i, ["longitude_lieu", "latitude_lieu"]] = [gaz.at[i, "lon"], gaz.at[i, "lat"]]
+                    out.loc[i, ["geocodage_source", "geocodage_precision", "geocodage_code_insee", "geocodage_statut"]] = [
+                        "gazetteer", "municipality", gaz.at[i, "code_insee"], REVIEW]
+                    out.at[i, "geocodage_motif"] = f"{where} : ignorées, acteur placé à sa commune ; vérifiez les coordonnées"
+                else:
+                    out.loc[i, ["longitude_lieu", "latitude_lieu", "geocodage_source", "geocodage_precision", "geocodage_statut"]] = [
+                        lon[i], lat[i], "fichier", "provided", REVIEW]
+                    out.at[i, "geocodage_motif"] = f"{where} : vérifiez les coordonnées (latitude et longitude inversées ?)"
+    todo = ~given
+
+    # 2-3. The national service (through the cache) for rows with a street address.
+    commune_q = commune.map(_commune_for_query)
+    street = adresse.map(street_part)
+    known_postcodes = set(reference.codes_postaux["code_postal"])
+    postcode = cp.map(clean_postcode).where(lambda s: s.isin(known_postcodes), "")  # CEDEX codes are not postcodes
+    query = (street + " " + commune_q).str.strip().str.slice(0, 200)
+    keys = pd.Series([address_key(q, p) for q, p in zip(query, postcode)], index=index)
+    online_rows = todo & (street != "")
+    cache = default_cache(settings) if cache is None else cache
+    answers = cache.get_many(keys[online_rows]) if online_rows.any() else {}
+    from_cache = online_rows & keys.isin(answers.keys())
+    out.loc[from_cache, "geocodage_cache"] = True
+    missing = online_rows & ~keys.isin(answers.keys())
+    failures: dict[str, str] = {}
+    total = int(online_rows.sum())
+    done = int(from_cache.sum())
+    if progress:
+        progress(done, total, f"{done} adresses déjà connues (cache)")
+    if missing.any() and offline:
+        failures.update({k: "mode hors ligne : adresse non envoyée au service national" for k in keys[missing]})
+    elif missing.any():
+        client = default_client(settings) if client is None else client
+        todo_keys = keys[missing].drop_duplicates()
+        jobs = pd.DataFrame({"key": todo_keys.to_numpy(), "q": query[todo_keys.index].to_numpy(), "postcode": postcode[todo_keys.index].to_numpy()})
+        per_key_rows = keys[missing].value_counts()
+        step = chunk_size if bulk else 1
+        for start in range(0, len(jobs), step):
+            lot = jobs.iloc[start : start + step]
+            got: dict[str, dict] = {}
+            try:
+                if bulk:
+                    rows = [{"cle": k, "q": q, "postcode": p} for k, q, p in zip(lot["key"], lot["q"], lot["postcode"])]
+                    answered = client.search_csv(rows, columns=["q"], postcode_column="postcode")
+                    for row in answered:
+                        parsed = answer_from_bulk_row(row)
+                        if parsed is not None and row.get("cle") in set(lot["key"]):
+                            got[row["cle"]] = parsed
+                else:
+                    k, q, p = lot.iloc[0]
+                    got[k] = answer_from_feature(client.search(q, postcode=p))
+            except NetworkError as exc:
+                failures.update({k: f"service national indisponible ({exc})" for k in lot["key"]})
+            else:
+                for k in lot["key"]:
+                    if k not in got:
+                        failures[k] = "le service national n'a pas donné de réponse pour cette adresse"
+            if got:
+                cache.put_many(got, service=getattr(client, "_root", "service"))
+                answers.update(got)
+            done += int(per_key_rows.reindex(lot["key"]).sum())
+            if progress:
+                progress(done, total, f"{done}/{total} adresses géocodées")
+
+    min_score = settings.geocoder_min_score
+    for i in index[online_rows]:
+        ans = answers.get(keys[i])
+        if not ans:
+            continue
+        if not ans.get("found"):
+            failures[keys[i]] = "adresse introuvable par le service national"
+            continue
+        g_code = gaz.at[i, "code_insee"]
+        g_dep = str(g_code)[:2] if isinstance(g_code, str) else ""
+        a_dep = ans.get("citycode", "")[:2]
+        if ans["score"] < min_score:
+            failures[keys[i]] = f"score {ans['score']:.2f} du service national sous le seuil {min_score:g} ({ans['label']!r})"
+            out.at[i, "geocodage_score"] = ans["score"]
+            out.at[i, "geocodage_libelle"] = ans["label"]
+            continue
+        if g_dep and a_dep and g_dep != a_dep:
+            failures[keys[i]] = f"le service national place l'adresse hors du département déclaré ({ans['label']!r})"
+            out.at[i, "geocodage_libelle"] = ans["label"]
+            continue
+        precision = ans["type"] if ans["type"] in PRECISIONS[:4] else "locality"
+        out.loc[i, ["longitude_lieu", "latitude_lieu"]] = [ans["lon"], ans["lat"]]
+        out.loc[i, ["geocodage_source", "geocodage_precision", "geocodage_libelle", "geocodage_code_insee", "geocodage_statut"]] = [
+            "geoplateforme", precision, ans["label"], ans["citycode"], OK]
+        out.at[i, "geocodage_score"] = ans["score"]
+        out.at[i, "geocodage_motif"] = ""
+        todo[i] = False
+
+    # 4. The offline gazetteer for every row still unplaced.
+    rest = todo
+    placed = rest & gaz["code_insee"].notna()
+    set_rows(placed, longitude_lieu=gaz.loc[placed, "lon"], latitude_lieu=gaz.loc[placed, "lat"], geocodage_source="gazetteer",
+             geocodage_precision="municipality", geocodage_code_insee=gaz.loc[placed, "code_insee"], geocodage_statut=OK)
+    doubtful = placed & gaz["methode"].isin(DOUBTFUL)
+    out.loc[doubtful, "geocodage_statut"] = REVIEW
+    out.loc[placed, "geocodage_motif"] = gaz.loc[placed, "motif"]
+    for i in index[rest]:
+        why = failures.get(keys[i], "")
+        if why and "hors ligne" not in why:
+            out.at[i, "geocodage_statut"] = REVIEW if placed[i] else UNPLACED
+            prefix = f"{why} ; placé à la commune ({METHODS.get(gaz.at[i, 'methode'], '')})" if placed[i] else why
+            out.at[i, "geocodage_motif"] = "; ".join(x for x in (prefix, gaz.at[i, "motif"] if not placed[i] else "") if x)
+        elif not placed[i]:
+            out.at[i, "geocodage_motif"] = gaz.at[i, "motif"] or "commune introuvable"
+    out["geocodage_statut"] = out["geocodage_statut"].astype(object)
+    return out
+
+
+def reverse_commune(reference: Reference, lon: float, lat: float) -> str | None:
+    """INSEE code of the commune at a point (offline), or ``None`` outside Occitanie."""
+    code = communes_at(reference.communes, [lon], [lat]).iloc[0]
+    return None if pd.isna(code) else str(code)
