@@ -20,6 +20,7 @@ METHODS = {
     "nom_departement": "nom de commune et département",
     "nom": "nom de commune seul (unique dans la région)",
     "ancien_nom": "nom d'une ancienne commune fusionnée",
+    "nom_partiel": "nom abrégé ou suivi d'un lieu-dit, parmi les communes du code postal ou du département",
     "nom_approche": "nom approché parmi les communes du code postal ou du département",
     "code_postal": "code postal desservant une seule commune",
     "code_postal_partage": "code postal partagé : commune la plus peuplée retenue",
@@ -129,22 +130,23 @@ class Gazetteer:
             return [], "nom"
         return candidates, "nom"
 
-    def _approximate(self, name: str, pool: list[str]) -> str | None:
+    def _approximate(self, name: str, pool: list[str]) -> tuple[str | None, str]:
         if not name or not pool:
-            return None
+            return None, ""
         # A whole-word prefix of exactly one commune ("Cordes" -> "Cordes-sur-Ciel").
         prefixed = [c for c in pool if self._norm_of[c].startswith(name + " ")]
         if len(prefixed) == 1:
-            return prefixed[0]
+            return prefixed[0], "nom_partiel"
         # A commune name followed by a locality ("Marseillan-Plage", "Salmiech-Cassagnes"): longest such name.
         within = [c for c in pool if name.startswith(self._norm_of[c] + " ")]
         if within:
-            return max(within, key=lambda c: len(self._norm_of[c]))
+            return max(within, key=lambda c: len(self._norm_of[c])), "nom_partiel"
         close = difflib.get_close_matches(name, [self._norm_of[c] for c in pool], n=2, cutoff=0.85)
         if close:
             hits = [c for c in pool if self._norm_of[c] == close[0]]
-            return hits[0] if len(hits) == 1 else None
-        return None
+            if len(hits) == 1:
+                return hits[0], "nom_approche"
+        return None, ""
 
     def resolve_one(self, commune="", code_postal="", code_insee="", departement="") -> Match:
         """Resolve one address to a commune; see :data:`METHODS` for the possible methods."""
@@ -183,9 +185,9 @@ class Gazetteer:
                 return Match(None, "", f"commune {commune!r} ambiguë ({len(kept)} communes de ce nom) : ajoutez le code postal ou le code INSEE")
         pool = postcode_communes or self.by_department.get(dep, [])
         for name in names:
-            approx = self._approximate(name, pool)
+            approx, how = self._approximate(name, pool)
             if approx:
-                return Match(approx, "nom_approche", f"commune {commune!r} rapprochée de {self.names[approx]} ({approx})")
+                return Match(approx, how, f"commune {commune!r} rapprochée de {self.names[approx]} ({approx})")
         if len(postcode_communes) == 1:
             only = postcode_communes[0]
             motif = f"commune {commune!r} non reconnue : placée d'après le code postal {cp} ({self.names[only]})" if names else ""
@@ -222,7 +224,7 @@ class Gazetteer:
 
         keys = pd.DataFrame({"c": col(commune), "p": col(code_postal), "i": col(code_insee), "d": col(departement)})
         codes, inverse = np.unique(keys.to_numpy(dtype=str), axis=0, return_inverse=True) if n else (np.empty((0, 4)), np.array([], dtype=int))
-        matches = [self.resolve_one(*row) for row in codes]
+        matches = [self.resolve_one(*(str(v) for v in row)) for row in codes]
         inverse = np.asarray(inverse).ravel()
         out = pd.DataFrame(
             {

@@ -353,6 +353,8 @@ def geocode_actors(
             if progress:
                 progress(done, total, f"{done}/{total} adresses géocodées")
 
+    if progress and done < total:
+        progress(total, total, "adresses restantes placées à la commune (hors ligne)")
     min_score = settings.geocoder_min_score
     for i in index[online_rows]:
         ans = answers.get(keys[i])
