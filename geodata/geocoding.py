@@ -189,12 +189,11 @@ def answer_from_bulk_row(row: dict) -> dict | None:
 # -- the chain -----------------------------------------------------------------------------------
 
 
-def _float(value) -> float | None:
-    try:
-        out = float(str(value).replace(",", "."))
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(out) else out
+def _unique_map(values: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` once per distinct value."""
+    uniq = pd.unique(values.to_numpy(dtype=object))
+    table = dict(zip(uniq, (fn(v) for v in uniq)))
+    return pd.Series([table[v] for v in values.to_numpy(dtype=object)], index=values.index, dtype=object)
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -275,8 +274,8 @@ def geocode_actors(
             out.loc[mask, key] = value
 
     # 1. Coordinates of the file.
-    lon = _col(actors, "longitude").map(_float)
-    lat = _col(actors, "latitude").map(_float)
+    lon = pd.to_numeric(_col(actors, "longitude").str.replace(",", ".", regex=False), errors="coerce").astype(object)
+    lat = pd.to_numeric(_col(actors, "latitude").str.replace(",", ".", regex=False), errors="coerce").astype(object)
     given = lon.notna() & lat.notna()
     if given.any():
         inside = pd.Series(False, index=index)
@@ -301,13 +300,18 @@ def geocode_actors(
     todo = ~given
 
     # 2-3. The national service (through the cache) for rows with a street address.
-    commune_q = commune.map(_commune_for_query)
-    street = adresse.map(street_part)
-    known_postcodes = set(reference.codes_postaux["code_postal"])
-    postcode = cp.map(clean_postcode).where(lambda s: s.isin(known_postcodes), "")  # CEDEX codes are not postcodes
-    query = (street + " " + commune_q).str.strip().str.slice(0, 200)
-    keys = pd.Series([address_key(q, p) for q, p in zip(query, postcode)], index=index)
+    # Work on unique address lines: surveys repeat them, and 50,000 rows must stay fast.
+    street = _unique_map(adresse, street_part)
     online_rows = todo & (street != "")
+    keys = pd.Series("", index=index, dtype=object)
+    query = pd.Series("", index=index, dtype=object)
+    known_postcodes = set(reference.codes_postaux["code_postal"])
+    postcode = _unique_map(cp, clean_postcode)
+    postcode = postcode.where(postcode.isin(known_postcodes), "")  # CEDEX codes are not postcodes
+    if online_rows.any():
+        query[online_rows] = (street[online_rows] + " " + _unique_map(commune[online_rows], _commune_for_query)).str.strip().str.slice(0, 200)
+        pairs = query[online_rows] + "|" + postcode[online_rows]
+        keys[online_rows] = _unique_map(pairs, lambda qp: address_key(*qp.rsplit("|", 1)))
     cache = default_cache(settings) if cache is None else cache
     answers = cache.get_many(keys[online_rows]) if online_rows.any() else {}
     from_cache = online_rows & keys.isin(answers.keys())
@@ -391,14 +395,15 @@ def geocode_actors(
     doubtful = placed & gaz["methode"].isin(DOUBTFUL)
     out.loc[doubtful, "geocodage_statut"] = REVIEW
     out.loc[placed, "geocodage_motif"] = gaz.loc[placed, "motif"]
-    for i in index[rest]:
-        why = failures.get(keys[i], "")
-        if why and "hors ligne" not in why:
-            out.at[i, "geocodage_statut"] = REVIEW if placed[i] else UNPLACED
-            prefix = f"{why} ; placé à la commune ({METHODS.get(gaz.at[i, 'methode'], '')})" if placed[i] else why
-            out.at[i, "geocodage_motif"] = "; ".join(x for x in (prefix, gaz.at[i, "motif"] if not placed[i] else "") if x)
-        elif not placed[i]:
-            out.at[i, "geocodage_motif"] = gaz.at[i, "motif"] or "commune introuvable"
+    real_failures = {k: v for k, v in failures.items() if "hors ligne" not in v}
+    failed = rest & keys.isin(real_failures.keys()) if real_failures else pd.Series(False, index=index)
+    for i in index[failed]:
+        why = real_failures[keys[i]]
+        out.at[i, "geocodage_statut"] = REVIEW if placed[i] else UNPLACED
+        prefix = f"{why} ; placé à la commune ({METHODS.get(gaz.at[i, 'methode'], '')})" if placed[i] else why
+        out.at[i, "geocodage_motif"] = "; ".join(x for x in (prefix, gaz.at[i, "motif"] if not placed[i] else "") if x)
+    lost = rest & ~placed & ~failed
+    out.loc[lost, "geocodage_motif"] = gaz.loc[lost, "motif"].where(gaz.loc[lost, "motif"] != "", "commune introuvable")
     out["geocodage_statut"] = out["geocodage_statut"].astype(object)
     return out
 
