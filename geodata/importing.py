@@ -470,3 +470,15 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
         unmapped=[c for c in table.columns if c not in auto and not c.startswith("__")],
         source_name=name,
     )
+
+
+def csv_safe(value):
+    """Prefix a cell that a spreadsheet would run as a formula (=, +, -, @) so that it stays text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def rejected_csv(result: ImportResult) -> bytes:
+    """The rejected rows, with their row number and reason, as CSV for a spreadsheet (UTF-8 with BOM)."""
+    return result.rejected.map(csv_safe).to_csv(index=False).encode("utf-8-sig")

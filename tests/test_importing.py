@@ -126,3 +126,33 @@ def test_real_survey_like_files(shared_data):
     rnsr = import_actors(shared_data / "rnsr_structures_recherche_occitanie" / "fr-esr-structures-recherche-publiques-actives_occitanie.csv")
     assert len(rnsr.actors) == 344
     assert (rnsr.actors["type_structure"] == "laboratoire/université").mean() > 0.9
+
+
+# -- the staff page (the login gate is stubbed out here; the staff issue tests it) ------------------
+
+
+def test_import_page_end_to_end(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    import pages.common
+    from geodata import corrections
+    from geodata.settings import get_settings
+
+    monkeypatch.setattr(pages.common, "require_staff", lambda: None)
+    monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
+    page = Path(__file__).resolve().parents[1] / "pages" / "import_geocodage.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    at.checkbox[0].check().run()
+    assert any("124 acteurs retenus" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    next(b for b in at.button if b.label == "Géocoder").click().run()
+    assert not at.exception, at.exception
+    placed = next(m for m in at.metric if m.label == "Placés")
+    assert placed.value == "124"
+    commune = next(s for s in at.selectbox if s.label == "Commune")
+    commune.set_value("09289")  # Tarascon-sur-Ariège for the first actor, submitted with the form
+    next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
+    assert not at.exception, at.exception
+    saved = corrections.load_corrections(settings=get_settings())
+    assert list(saved.values())[0]["code_insee"] == "09289"

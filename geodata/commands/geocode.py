@@ -12,7 +12,8 @@ from geodata.actors import PRIVATE_FIELDS
 from geodata.directory import place_and_enrich
 from geodata.errors import DataFileError
 from geodata.geocoding import PRECISION_LABELS, SOURCES
-from geodata.importing import import_actors
+from geodata.importing import csv_safe as _csv_safe
+from geodata.importing import import_actors, rejected_csv
 from geodata.layers import load_territory
 from geodata.settings import get_settings
 
@@ -30,13 +31,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--prive", action="store_true", help="inclure les champs privés (contacts) dans la sortie")
     parser.add_argument("--qpv", help="fichier QPV (sinon CSTI_QPV_FILE)")
     parser.add_argument("--zonage", help="table d'appartenance géographique des communes (INSEE)")
-
-
-def _csv_safe(value):
-    # A cell starting like a formula is run by spreadsheets: prefix it so it stays text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _for_output(gdf: gpd.GeoDataFrame, *, private: bool) -> gpd.GeoDataFrame:
@@ -91,7 +85,7 @@ def run(args) -> int:
     stem = output.with_suffix("")
     if len(result.rejected):
         rej = stem.parent / f"{stem.name}_rejets.csv"
-        result.rejected.map(_csv_safe).to_csv(rej, index=False, encoding="utf-8-sig")
+        rej.write_bytes(rejected_csv(result))
         print(f"Lignes rejetées à l'import : {len(result.rejected)} -> {rej}")
     review = gdf[gdf["geocodage_statut"] != "ok"]
     if len(review):
