@@ -337,9 +337,10 @@ def geocode_actors(
                 if bulk:
                     rows = [{"cle": k, "q": q, "postcode": p} for k, q, p in zip(lot["key"], lot["q"], lot["postcode"])]
                     answered = client.search_csv(rows, columns=["q"], postcode_column="postcode")
+                    sent = set(lot["key"])
                     for row in answered:
                         parsed = answer_from_bulk_row(row)
-                        if parsed is not None and row.get("cle") in set(lot["key"]):
+                        if parsed is not None and row.get("cle") in sent:
                             got[row["cle"]] = parsed
                 else:
                     k, q, p = lot.iloc[0]

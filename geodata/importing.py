@@ -265,16 +265,9 @@ def _apply_mapping(table: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame
 # -- validation ----------------------------------------------------------------------------------
 
 
-def _float(text: str) -> float | None:
-    try:
-        return float(text.replace(",", ".").replace("\u202f", "").replace(" ", ""))
-    except ValueError:
-        return None
-
-
 def stable_id(nom: str, commune: str, code_postal: str) -> str:
     """An id that stays the same across re-imports of the same actor (so corrections survive)."""
-    key = f"{normalise_name(nom)}|{normalise_name(commune)}|{clean_postcode(code_postal)[:2]}"
+    key = f"{_norm_header(nom)}|{normalise_name(commune)}|{clean_postcode(code_postal)[:2]}"
     return "imp-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
@@ -299,91 +292,106 @@ def _normalise_type(value: str) -> str | None:
     return None
 
 
+def _per_value(values: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` once per distinct value (survey columns repeat a lot)."""
+    uniq = pd.unique(values.to_numpy(dtype=object))
+    table = dict(zip(uniq, (fn(v) for v in uniq)))
+    return pd.Series([table[v] for v in values.to_numpy(dtype=object)], index=values.index, dtype=object)
+
+
+def _clean_url(url: str):
+    if not url or re.match(r"^https?://\S+$", url, re.I):
+        return url
+    if re.match(r"^(www\.)?[\w-]+(\.[\w-]+)+(/\S*)?$", url):
+        return "https://" + url
+    return None
+
+
+def _to_float(text: pd.Series) -> pd.Series:
+    cleaned = text.str.replace(",", ".", regex=False).str.replace("\u202f", "", regex=False).str.replace(" ", "", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
 def validate(actors: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd.Series, list[dict]]:
-    """Check and tidy mapped actors; returns (actors, rejected mask, report entries)."""
+    """Check and tidy mapped actors column by column; returns (actors, rejected mask, report entries)."""
     df = actors.copy()
     report: list[dict] = []
-    rejected = pd.Series(False, index=df.index)
 
-    def note(i, field_name, value, reason, fix, level="avertissement"):
-        report.append({ROW: int(rows[i]), "champ": field_name, "valeur": value, "gravite": level, "motif": reason, "correction": fix})
+    def note(mask, field_name, values, reason, fix, level="avertissement"):
+        reasons = reason if isinstance(reason, pd.Series) else None
+        for i in df.index[mask]:
+            report.append({ROW: int(rows[i]), "champ": field_name, "valeur": values[i], "gravite": level,
+                           "motif": reasons[i] if reasons is not None else reason, "correction": fix})
 
-    for i in df.index:
-        r = df.loc[i]
-        if not r["nom"]:
-            rejected[i] = True
-            note(i, "nom", "", "nom de la structure absent", "renseignez le nom de la structure", "rejet")
-        lon, lat = _float(r["longitude"]), _float(r["latitude"])
-        coords_given = bool(r["longitude"] or r["latitude"])
-        if coords_given and (lon is None or lat is None):
-            note(i, "latitude/longitude", f"{r['latitude']} / {r['longitude']}", "coordonnées illisibles, ignorées",
-                 "écrivez des degrés décimaux WGS 84 (ex. 43.6045 et 1.4440) ou videz les deux cellules")
-            df.at[i, "longitude"] = df.at[i, "latitude"] = ""
-            lon = lat = None
-        elif lon is not None and lat is not None:
-            if 40 <= lon <= 46 and -6 <= lat <= 10:
-                # Latitude and longitude swapped: Occitanie lies near 42-45 N, 0-5 E.
-                lon, lat = lat, lon
-                note(i, "latitude/longitude", f"{r['latitude']} / {r['longitude']}", "latitude et longitude inversées, remises dans l'ordre",
-                     "vérifiez l'ordre des colonnes latitude et longitude")
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                note(i, "latitude/longitude", f"{r['latitude']} / {r['longitude']}", "coordonnées hors des limites du globe, ignorées",
-                     "écrivez des degrés décimaux WGS 84")
-                lon = lat = None
-            df.at[i, "longitude"] = "" if lon is None else f"{lon:.6f}"
-            df.at[i, "latitude"] = "" if lat is None else f"{lat:.6f}"
-        located = bool(r["commune"] or r["code_postal"] or r["code_insee"] or r["adresse"] or lon is not None)
-        if not located and r["nom"]:
-            rejected[i] = True
-            note(i, "commune", "", "aucune information de lieu (ni adresse, ni commune, ni code postal, ni coordonnées)",
-                 "ajoutez au moins la commune ou le code postal", "rejet")
-        cp = r["code_postal"]
-        if cp:
-            clean = clean_postcode(cp)
-            if not clean:
-                note(i, "code_postal", cp, "code postal illisible, ignoré pour la localisation", "écrivez 5 chiffres (ex. 31000)")
-            elif clean != cp:
-                if re.fullmatch(r"\d{4}(\.0)?", cp):
-                    note(i, "code_postal", cp, f"zéro initial restauré : {clean}", "formatez la colonne en texte dans le tableur")
-                df.at[i, "code_postal"] = clean if re.fullmatch(r"\d{4,5}(\.0)?", cp) else cp
-        code = r["code_insee"]
-        if code:
-            padded = code.zfill(5) if code.isdigit() and len(code) == 4 else code.upper()
-            if not _INSEE.match(padded):
-                note(i, "code_insee", code, "code INSEE invalide, ignoré", "écrivez le code officiel à 5 caractères (ex. 31555) ou videz la cellule")
-                padded = ""
-            df.at[i, "code_insee"] = padded
-        t = r["type_structure"]
-        if t and t not in TYPES:
-            mapped = _normalise_type(t)
-            if mapped:
-                df.at[i, "type_structure"] = mapped
-            else:
-                note(i, "type_structure", t, "type de structure inconnu, remplacé par « autre »", f"choisissez parmi : {', '.join(TYPES)}")
-                df.at[i, "type_structure"] = "autre"
-        c = r["cercle"]
-        if c:
-            num = _float(c)
-            if num is not None and num in (1, 2, 3):
-                df.at[i, "cercle"] = str(int(num))
-            else:
-                note(i, "cercle", c, "cercle inconnu, laissé vide", "écrivez 1, 2 ou 3")
-                df.at[i, "cercle"] = ""
-        url = r["site_web"]
-        if url and not re.match(r"^https?://", url, re.I):
-            if re.match(r"^(www\.)?[\w-]+(\.[\w-]+)+(/\S*)?$", url):
-                df.at[i, "site_web"] = "https://" + url
-            else:
-                note(i, "site_web", url, "adresse de site non reconnue, ignorée", "écrivez une adresse complète commençant par https://")
-                df.at[i, "site_web"] = ""
-        mail = r["contact_email"]
-        if mail and not _EMAIL.match(mail):
-            note(i, "contact_email", mail, "courriel mal formé (conservé)", "écrivez une adresse du type nom@domaine.fr")
+    rejected = df["nom"] == ""
+    note(rejected, "nom", df["nom"], "nom de la structure absent", "renseignez le nom de la structure", "rejet")
+
+    # Coordinates: decimal degrees, comma or point; swapped pairs put back; nonsense dropped.
+    both = df["latitude"] + " / " + df["longitude"]
+    lon, lat = _to_float(df["longitude"]), _to_float(df["latitude"])
+    given = (df["longitude"] != "") | (df["latitude"] != "")
+    unreadable = given & (lon.isna() | lat.isna())
+    note(unreadable, "latitude/longitude", both, "coordonnées illisibles, ignorées",
+         "écrivez des degrés décimaux WGS 84 (ex. 43.6045 et 1.4440) ou videz les deux cellules")
+    lon, lat = lon.where(~unreadable), lat.where(~unreadable)
+    # Occitanie lies near 42-45 N, 0-5 E: a "latitude" of 3 with a "longitude" of 43 is a swapped pair.
+    swapped = lon.between(40, 46) & lat.between(-6, 10)
+    note(swapped, "latitude/longitude", both, "latitude et longitude inversées, remises dans l'ordre", "vérifiez l'ordre des colonnes latitude et longitude")
+    lon, lat = lon.where(~swapped, lat), lat.where(~swapped, lon)
+    off_globe = lon.notna() & lat.notna() & ~(lat.between(-90, 90) & lon.between(-180, 180))
+    note(off_globe, "latitude/longitude", both, "coordonnées hors des limites du globe, ignorées", "écrivez des degrés décimaux WGS 84")
+    lon, lat = lon.where(~off_globe), lat.where(~off_globe)
+    has_coords = lon.notna() & lat.notna()
+    df["longitude"] = lon.map(lambda v: f"{v:.6f}").where(has_coords, "").astype(str)
+    df["latitude"] = lat.map(lambda v: f"{v:.6f}").where(has_coords, "").astype(str)
+
+    located = (df["commune"] != "") | (df["code_postal"] != "") | (df["code_insee"] != "") | (df["adresse"] != "") | has_coords
+    unlocated = ~located & ~rejected
+    note(unlocated, "commune", df["commune"], "aucune information de lieu (ni adresse, ni commune, ni code postal, ni coordonnées)",
+         "ajoutez au moins la commune ou le code postal", "rejet")
+    rejected = rejected | unlocated
+
+    cp = df["code_postal"]
+    clean = _per_value(cp, clean_postcode)
+    unreadable_cp = (cp != "") & (clean == "")
+    note(unreadable_cp, "code_postal", cp, "code postal illisible, ignoré pour la localisation", "écrivez 5 chiffres (ex. 31000)")
+    short = cp.str.fullmatch(r"\d{4}(\.0)?")
+    note(short, "code_postal", cp, "zéro initial restauré : " + clean.astype(str), "formatez la colonne en texte dans le tableur")
+    plain = cp.str.fullmatch(r"\d{4,5}(\.0)?")
+    df["code_postal"] = clean.where(plain, cp).astype(str)
+
+    code = df["code_insee"]
+    padded = code.where(~code.str.fullmatch(r"\d{4}"), code.str.zfill(5)).str.upper()
+    bad_code = (code != "") & ~padded.str.match(_INSEE.pattern)
+    note(bad_code, "code_insee", code, "code INSEE invalide, ignoré", "écrivez le code officiel à 5 caractères (ex. 31555) ou videz la cellule")
+    df["code_insee"] = padded.where(~bad_code, "").astype(str)
+
+    t = df["type_structure"]
+    mapped = _per_value(t, lambda v: v if v in TYPES or not v else _normalise_type(v))
+    unknown_type = mapped.isna()
+    note(unknown_type, "type_structure", t, "type de structure inconnu, remplacé par « autre »", f"choisissez parmi : {', '.join(TYPES)}")
+    df["type_structure"] = mapped.where(~unknown_type, "autre").astype(str)
+
+    c = df["cercle"]
+    num = _to_float(c)
+    good = num.isin([1, 2, 3])
+    bad_circle = (c != "") & ~good
+    note(bad_circle, "cercle", c, "cercle inconnu, laissé vide", "écrivez 1, 2 ou 3")
+    df["cercle"] = num.map(lambda v: str(int(v)) if v in (1, 2, 3) else "").where(good, "").astype(str)
+
+    url = df["site_web"]
+    fixed = _per_value(url, _clean_url)
+    bad_url = fixed.isna()
+    note(bad_url, "site_web", url, "adresse de site non reconnue, ignorée", "écrivez une adresse complète commençant par https://")
+    df["site_web"] = fixed.where(~bad_url, "").astype(str)
+
+    mail = df["contact_email"]
+    note((mail != "") & ~mail.str.match(_EMAIL.pattern), "contact_email", mail, "courriel mal formé (conservé)", "écrivez une adresse du type nom@domaine.fr")
     return df, rejected, report
 
 
 def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report: list[dict]) -> pd.Series:
-    key = df["nom"].map(normalise_name) + "|" + df["commune"].map(normalise_name) + "|" + df["code_postal"].str[:2]
+    key = _per_value(df["nom"], _norm_header) + "|" + _per_value(df["commune"], normalise_name) + "|" + df["code_postal"].str[:2]
     dup_of = pd.Series("", index=df.index, dtype=object)
     first: dict[str, int] = {}
     for i in df.index[keep]:

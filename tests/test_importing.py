@@ -92,6 +92,12 @@ def test_duplicates_flagged_and_rejected_rows_kept():
     assert len(result.actors) + len(result.rejected) == 5
 
 
+def test_numbered_names_are_not_duplicates():
+    data = "nom;commune\nCollège 1;Albi\nCollège 2;Albi\nCOLLEGE 1;albi\n".encode()
+    a = import_actors(data, filename="c.csv").actors
+    assert list(a["doublon_de"]) == ["", "", "2"]
+
+
 def test_ids_are_stable_across_reimports():
     first = import_actors(FIXTURES / "doublons.csv").actors["id"]
     again = import_actors((FIXTURES / "doublons.csv").read_bytes(), filename="doublons.csv").actors["id"]

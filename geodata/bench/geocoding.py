@@ -13,6 +13,7 @@ import pandas as pd
 from geodata import gazetteer as gazetteer_mod
 from geodata.bench import SHARED_DATA, Row, fmt_s, measure
 from geodata.geocoding import GeocodeCache, geocode_actors
+from geodata.importing import import_actors
 from geodata.settings import get_settings
 from geodata.territory import CRS_METRIC, communes_at, load_reference
 
@@ -80,6 +81,13 @@ def rows(ctx: dict) -> list[Row]:
             placed = res["longitude_lieu"].notna().mean()
             out.append(Row("géocodage", f"hors ligne, {n:,} adresses".replace(",", "\u202f"), fmt_s(secs), target if n in (1_406, 50_000) else "",
                            f"{placed:.1%} placées ; pic {peak:.0f} MiB"))
+        n = 5_000 if quick else 50_000
+        table = real_addresses(n, reference)
+        table.insert(0, "Nom de la structure", [f"Structure {i}" for i in range(n)])
+        data = table.to_csv(index=False, sep=";").encode("cp1252", errors="replace")
+        result, secs, peak = measure(import_actors, data, filename="enquete.csv", repeat=2)
+        out.append(Row("géocodage", "import CSV cp1252 « ; », " + f"{n:,}".replace(",", "\u202f") + " lignes (lecture, correspondance, validation)",
+                       fmt_s(secs), "", f"{len(result.actors)} retenues ; pic {peak:.0f} MiB"))
         if MUSEES.exists():
             m = _museums()
             actors = m[["adresse", "code_postal", "commune"]]
