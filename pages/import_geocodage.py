@@ -72,7 +72,7 @@ if not stored or stored[0] != key:
     st.stop()
 placed = stored[1]
 c1, c2, c3 = st.columns(3)
-c1.metric("Placés", int(placed.geometry.notna().sum()), f"sur {len(placed)}", delta_color="off")
+c1.metric("Placés", f"{int(placed.geometry.notna().sum())} / {len(placed)}")
 c2.metric("À vérifier", int((placed["geocodage_statut"] == "à vérifier").sum()))
 c3.metric("Non localisés", int((placed["geocodage_statut"] == "non localisé").sum()))
 counts = pd.DataFrame({
@@ -94,7 +94,10 @@ how = st.radio("Corriger par", ["Choisir la commune", "Saisir les coordonnées"]
 communes = terr.communes.sort_values("nom")
 with st.form("correction"):
     if how == "Choisir la commune":
-        code = st.selectbox("Commune", communes["code_insee"], format_func=dict(zip(communes["code_insee"], communes["nom"] + " (" + communes["code_insee"] + ")")).get)
+        codes = list(communes["code_insee"])
+        current = placed.loc[placed["id"] == actor_id, "code_insee_lieu"].iloc[0]
+        code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else 0,
+                            format_func=dict(zip(codes, communes["nom"] + " (" + communes["code_insee"] + ")")).get)
         lat = lon = None
     else:
         code = None

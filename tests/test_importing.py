@@ -155,7 +155,7 @@ def test_import_page_end_to_end(monkeypatch, tmp_path):
     next(b for b in at.button if b.label == "Géocoder").click().run()
     assert not at.exception, at.exception
     placed = next(m for m in at.metric if m.label == "Placés")
-    assert placed.value == "124"
+    assert placed.value == "124 / 124"
     commune = next(s for s in at.selectbox if s.label == "Commune")
     commune.set_value("09289")  # Tarascon-sur-Ariège for the first actor, submitted with the form
     next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
