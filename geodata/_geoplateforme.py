@@ -67,8 +67,11 @@ class GeoplateformeClient:
     retries: int = 3
     backoff: float = 0.5
     max_wait: float = 30.0
+    #: Shortest time between two requests: the service allows 50 per second and per address.
+    min_interval: float = 1 / 40
     sleep: object = time.sleep
     requests_made: int = field(default=0, init=False)
+    _last: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self):
         parts = urllib.parse.urlsplit(self.base_url.rstrip("/"))
@@ -84,6 +87,7 @@ class GeoplateformeClient:
         last = ""
         for attempt in range(self.retries + 1):
             try:
+                self._throttle()
                 self.requests_made += 1
                 return call()
             except _Retryable as exc:
@@ -103,6 +107,12 @@ class GeoplateformeClient:
             raise NetworkError(f"Requête refusée par le service de géocodage {self._root!r} : {exc}.") from exc
         except (geopy_exc.GeocoderServiceError, ValueError) as exc:  # timeouts, refused connections, 5xx, bad JSON
             raise _Retryable(f"{type(exc).__name__} : {exc}") from exc
+
+    def _throttle(self) -> None:
+        wait = self._last + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
 
     # -- single queries through geopy --------------------------------------------------------------
     def search(self, query: str, *, postcode: str = "", citycode: str = "") -> dict | None:

@@ -189,3 +189,29 @@ def test_cli_geocode_bad_extension(tmp_path, capsys):
 
     assert main(["geocode", str(FIXTURES / "doublons.csv"), "-o", str(tmp_path / "x.shp"), "--offline"]) == 2
     assert "Extension de sortie" in capsys.readouterr().err
+
+
+def test_cli_geocode_online_through_loopback_server(tmp_path, capsys, monkeypatch):
+    import geopandas as gpd
+
+    from geodata.cli import main
+    from tests.geoplateforme_server import GeoplateformeServer
+
+    known = [{"label": "39 Allées Jules Guesde 31000 Toulouse", "lon": 1.4528, "lat": 43.5928, "type": "housenumber", "citycode": "31555",
+              "postcode": "31000", "city": "Toulouse"}]
+    with GeoplateformeServer(known) as srv:
+        monkeypatch.setenv("CSTI_GEOCODER_URL", srv.url)
+        monkeypatch.setenv("CSTI_OFFLINE", "0")
+        monkeypatch.setenv("CSTI_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("CSTI_QPV_FILE", str(tmp_path / "absent.geojson"))  # the QPV layer stays unavailable, never downloaded
+        out = tmp_path / "sortie.geojson"
+        assert main(["geocode", str(FIXTURES / "acteurs_utf8_virgule.csv"), "-o", str(out)]) == 0
+        assert any(line.startswith("POST /geocodage/search/csv") for line in srv.log)
+    captured = capsys.readouterr()
+    assert "Géocodage (service national) : 2/2 adresses" in captured.err
+    table = gpd.read_file(out)
+    quai = table[table["nom"] == "Quai des Savoirs"].iloc[0]
+    assert quai["geocodage_source"] == "geoplateforme" and quai["geocodage_precision"] == "housenumber"
+    assert (round(quai.geometry.x, 4), round(quai.geometry.y, 4)) == (1.4528, 43.5928)
+    assert "service national d'adresses" in captured.out
