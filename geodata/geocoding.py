@@ -63,6 +63,7 @@ _STREET = re.compile(
     r"esplanade|square|promenade|voie|traverse|mont[ée]e|rond-point|parvis|passage|faubourg|lotissement|domaine|hameau)\b",
     re.IGNORECASE,
 )
+_FULL_ADDRESS = r"^(.*?)[,\s]+(\d{5})\s+([^\d,;]+?)\s*$"
 _BOXES = re.compile(r"\b(?:BP|CS|B\.P\.|TSA)\s*\d+\b", re.IGNORECASE)
 
 
@@ -266,6 +267,14 @@ def geocode_actors(
     if n == 0:
         return out
     adresse, cp, commune = _col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune")
+    # A single "full address" column ("12 rue X 31000 Toulouse"): take postcode and commune from it.
+    whole = (cp == "") & (commune == "") & (adresse != "")
+    if whole.any():
+        parts = adresse[whole].str.extract(_FULL_ADDRESS)
+        found = parts[1].notna()
+        cp, commune = cp.copy(), commune.copy()
+        cp[parts.index[found]] = parts.loc[found, 1]
+        commune[parts.index[found]] = parts.loc[found, 2].str.strip()
     gaz = gazetteer_for(reference).resolve(commune, cp, _col(actors, "code_insee"), _col(actors, "departement_declare"))
     gaz.index = index
 

@@ -233,3 +233,9 @@ def test_provided_coordinates_kept_or_flagged(reference, settings, cache):
     assert out.at[1, "geocodage_source"] == "gazetteer" and out.at[1, "geocodage_statut"] == REVIEW
     assert "hors d'Occitanie" in out.at[1, "geocodage_motif"]
     assert out.at[2, "geocodage_precision"] == "provided" and out.at[2, "geocodage_statut"] == REVIEW
+
+
+def test_full_address_in_one_column(reference, settings, cache):
+    actors = pd.DataFrame({"nom": ["Tout en un"], "adresse": ["2 rue du Lieutenant-Colonel Maillard, 81000 Albi"], "code_postal": [""], "commune": [""]})
+    out = geocode_actors(actors, reference=reference, settings=settings, offline=True, cache=cache)
+    assert out.at[0, "geocodage_code_insee"] == "81004" and out.at[0, "geocodage_statut"] == OK
