@@ -405,6 +405,18 @@ def geocode_actors(
     doubtful = placed & gaz["methode"].isin(DOUBTFUL)
     out.loc[doubtful, "geocodage_statut"] = REVIEW
     out.loc[placed, "geocodage_motif"] = gaz.loc[placed, "motif"]
+    # An INSEE code that names another commune than the commune column: placed by the code, to check.
+    by_code = placed & (gaz["methode"] == "code_insee") & (commune != "")
+    if by_code.any():
+        named = gazetteer_for(reference).resolve(commune[by_code], cp[by_code])["code_insee"].to_numpy()
+        clash = pd.Series(False, index=index)
+        clash[by_code] = pd.notna(named) & (named != gaz.loc[by_code, "code_insee"].to_numpy())
+        names = gazetteer_for(reference).names
+        out.loc[clash, "geocodage_statut"] = REVIEW
+        out.loc[clash, "geocodage_motif"] = [
+            f"code INSEE {c!r} ({names.get(c, '?')}) différent de la commune déclarée {n!r} : placé d'après le code, vérifiez"
+            for c, n in zip(gaz.loc[clash, "code_insee"], commune[clash])
+        ]
     real_failures = {k: v for k, v in failures.items() if "hors ligne" not in v}
     failed = rest & keys.isin(real_failures.keys()) if real_failures else pd.Series(False, index=index)
     for i in index[failed]:

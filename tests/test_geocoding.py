@@ -239,3 +239,11 @@ def test_full_address_in_one_column(reference, settings, cache):
     actors = pd.DataFrame({"nom": ["Tout en un"], "adresse": ["2 rue du Lieutenant-Colonel Maillard, 81000 Albi"], "code_postal": [""], "commune": [""]})
     out = geocode_actors(actors, reference=reference, settings=settings, offline=True, cache=cache)
     assert out.at[0, "geocodage_code_insee"] == "81004" and out.at[0, "geocodage_statut"] == OK
+
+
+def test_insee_code_disagreeing_with_commune_goes_to_review(reference, settings, cache):
+    actors = pd.DataFrame({"nom": ["A", "B"], "commune": ["Albi", "Toulouse"], "code_postal": ["81000", "31000"], "code_insee": ["31555", "31555"]})
+    out = geocode_actors(actors, reference=reference, settings=settings, offline=True, cache=cache)
+    assert list(out["geocodage_code_insee"]) == ["31555", "31555"]
+    assert list(out["geocodage_statut"]) == [REVIEW, OK]
+    assert "Albi" in out.at[0, "geocodage_motif"]
