@@ -370,32 +370,42 @@ def geocode_actors(
     if progress and done < total:
         progress(total, total, "adresses restantes placées à la commune (hors ligne)")
     min_score = settings.geocoder_min_score
-    for i in index[online_rows]:
-        ans = answers.get(keys[i])
-        if not ans:
-            continue
-        if not ans.get("found"):
-            failures[keys[i]] = "adresse introuvable par le service national"
-            continue
-        g_code = gaz.at[i, "code_insee"]
-        g_dep = str(g_code)[:2] if isinstance(g_code, str) else ""
-        a_dep = ans.get("citycode", "")[:2]
-        if ans["score"] < min_score:
-            failures[keys[i]] = f"score {ans['score']:.2f} du service national sous le seuil {min_score:g} ({ans['label']!r})"
-            out.at[i, "geocodage_score"] = ans["score"]
-            out.at[i, "geocodage_libelle"] = ans["label"]
-            continue
-        if g_dep and a_dep and g_dep != a_dep:
-            failures[keys[i]] = f"le service national place l'adresse hors du département déclaré ({ans['label']!r})"
-            out.at[i, "geocodage_libelle"] = ans["label"]
-            continue
-        precision = ans["type"] if ans["type"] in PRECISIONS[:4] else "locality"
-        out.loc[i, ["longitude_lieu", "latitude_lieu"]] = [ans["lon"], ans["lat"]]
-        out.loc[i, ["geocodage_source", "geocodage_precision", "geocodage_libelle", "geocodage_code_insee", "geocodage_statut"]] = [
-            "geoplateforme", precision, ans["label"], ans["citycode"], OK]
-        out.at[i, "geocodage_score"] = ans["score"]
-        out.at[i, "geocodage_motif"] = ""
-        todo[i] = False
+    if online_rows.any():
+        rows_on = index[online_rows]
+        fields = ("found", "lon", "lat", "type", "score", "label", "citycode")
+        records = [answers.get(k) or {} for k in keys[online_rows]]
+        ans = pd.DataFrame({f: [r.get(f) for r in records] for f in fields}, index=rows_on)
+        found = ans["found"].eq(True)
+        score = pd.to_numeric(ans["score"], errors="coerce")
+        label = ans["label"].fillna("").astype(str)
+        not_found = ans["found"].eq(False)
+        low = found & (score < min_score)
+        g_dep = gaz.loc[rows_on, "code_insee"].fillna("").astype(str).str[:2]
+        a_dep = ans["citycode"].fillna("").astype(str).str[:2]
+        elsewhere = found & ~low & (g_dep != "") & (a_dep != "") & (g_dep != a_dep)
+        good = found & ~low & ~elsewhere
+        for k in keys[rows_on[not_found.to_numpy()]]:
+            failures[k] = "adresse introuvable par le service national"
+        for k, sc, lab in zip(keys[rows_on[low.to_numpy()]], score[low], label[low]):
+            failures[k] = f"score {sc:.2f} du service national sous le seuil {min_score:g} ({lab!r})"
+        for k, lab in zip(keys[rows_on[elsewhere.to_numpy()]], label[elsewhere]):
+            failures[k] = f"le service national place l'adresse hors du département déclaré ({lab!r})"
+        shown = low | elsewhere
+        out.loc[shown[shown].index, "geocodage_libelle"] = label[shown]
+        out.loc[low[low].index, "geocodage_score"] = score[low]
+        g = good[good].index
+        if len(g):
+            kind = ans.loc[g, "type"].fillna("").astype(str)
+            out.loc[g, "longitude_lieu"] = ans.loc[g, "lon"].astype(float)
+            out.loc[g, "latitude_lieu"] = ans.loc[g, "lat"].astype(float)
+            out.loc[g, "geocodage_source"] = "geoplateforme"
+            out.loc[g, "geocodage_precision"] = kind.where(kind.isin(PRECISIONS[:4]), "locality")
+            out.loc[g, "geocodage_libelle"] = label[g]
+            out.loc[g, "geocodage_code_insee"] = ans.loc[g, "citycode"].fillna("").astype(str)
+            out.loc[g, "geocodage_statut"] = OK
+            out.loc[g, "geocodage_score"] = score[g]
+            out.loc[g, "geocodage_motif"] = ""
+            todo[g] = False
 
     # 4. The offline gazetteer for every row still unplaced.
     rest = todo
@@ -419,11 +429,15 @@ def geocode_actors(
         ]
     real_failures = {k: v for k, v in failures.items() if "hors ligne" not in v}
     failed = rest & keys.isin(real_failures.keys()) if real_failures else pd.Series(False, index=index)
-    for i in index[failed]:
-        why = real_failures[keys[i]]
-        out.at[i, "geocodage_statut"] = REVIEW if placed[i] else UNPLACED
-        prefix = f"{why} ; placé à la commune ({METHODS.get(gaz.at[i, 'methode'], '')})" if placed[i] else why
-        out.at[i, "geocodage_motif"] = "; ".join(x for x in (prefix, gaz.at[i, "motif"] if not placed[i] else "") if x)
+    if failed.any():
+        why = keys[failed].map(real_failures).astype(str)
+        on_commune = placed[failed]
+        how = gaz.loc[failed, "methode"].map(METHODS).fillna("").astype(str)
+        lost_why = gaz.loc[failed, "motif"].fillna("").astype(str)
+        out.loc[failed, "geocodage_statut"] = np.where(on_commune, REVIEW, UNPLACED)
+        out.loc[failed, "geocodage_motif"] = np.where(
+            on_commune, why + " ; placé à la commune (" + how + ")", np.where(lost_why != "", why + "; " + lost_why, why)
+        )
     lost = rest & ~placed & ~failed
     out.loc[lost, "geocodage_motif"] = gaz.loc[lost, "motif"].where(gaz.loc[lost, "motif"] != "", "commune introuvable")
     out["geocodage_statut"] = out["geocodage_statut"].astype(object)
