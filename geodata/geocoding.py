@@ -53,6 +53,8 @@ COLUMNS = (
     "geocodage_motif",
     "geocodage_cache",
 )
+#: Consecutive failed lots after which the chain stops asking the service (it is down).
+MAX_FAILED_LOTS = 2
 #: Rows sent in one request to the bulk endpoint (the service accepts far more; small lots resume finely).
 CHUNK_SIZE = 200
 
@@ -339,6 +341,7 @@ def geocode_actors(
         jobs = pd.DataFrame({"key": todo_keys.to_numpy(), "q": query[todo_keys.index].to_numpy(), "postcode": postcode[todo_keys.index].to_numpy()})
         per_key_rows = keys[missing].value_counts()
         step = chunk_size if bulk else 1
+        broken = 0
         for start in range(0, len(jobs), step):
             lot = jobs.iloc[start : start + step]
             got: dict[str, dict] = {}
@@ -356,7 +359,14 @@ def geocode_actors(
                     got[k] = answer_from_feature(client.search(q, postcode=p))
             except NetworkError as exc:
                 failures.update({k: f"service national indisponible ({exc})" for k in lot["key"]})
+                broken += 1
+                if broken >= MAX_FAILED_LOTS:
+                    # The service is down: do not make the user wait for every lot to fail in turn.
+                    rest_keys = jobs["key"].iloc[start + step :]
+                    failures.update({k: f"service national indisponible, lots suivants non envoyés ({exc})" for k in rest_keys})
+                    break
             else:
+                broken = 0
                 for k in lot["key"]:
                     if k not in got:
                         failures[k] = "le service national n'a pas donné de réponse pour cette adresse"

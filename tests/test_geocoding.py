@@ -247,3 +247,14 @@ def test_insee_code_disagreeing_with_commune_goes_to_review(reference, settings,
     assert list(out["geocodage_code_insee"]) == ["31555", "31555"]
     assert list(out["geocodage_statut"]) == [REVIEW, OK]
     assert "Albi" in out.at[0, "geocodage_motif"]
+
+
+def test_service_down_stops_after_two_failed_lots(reference, settings, cache):
+    client = client_for(closed_port_url(), retries=0)
+    actors = pd.concat([ACTORS.iloc[:4]] * 3, ignore_index=True)
+    actors["adresse"] = actors["adresse"] + pd.Series([f" bis {i}" for i in range(len(actors))])  # 12 distinct addresses
+    out = run(actors, reference, settings, client, cache, chunk_size=2)
+    assert client.requests_made == 2  # not 6: the remaining lots were not sent
+    assert_no_row_lost(actors, out)
+    assert (out["geocodage_statut"] == REVIEW).all()
+    assert out["geocodage_motif"].str.contains("indisponible").all()
