@@ -1,9 +1,116 @@
-"""Page « Import & géocodage »."""
+"""Page « Import & géocodage » : importer l'enquête, vérifier, géocoder, corriger à la main."""
 
+import pandas as pd
 import streamlit as st
 
-from pages.common import not_ready, require_staff
+from geodata import corrections
+from geodata.directory import SAMPLE_FILE, place_and_enrich
+from geodata.geocoding import PRECISION_LABELS, SOURCES
+from geodata.importing import TARGETS, import_actors, read_table, rejected_csv, suggest_mapping
+from geodata.settings import get_settings
+from pages.common import require_staff, territory, user_errors
 
 st.title("Import & géocodage")
 require_staff()
-not_ready(3, "l'import de l'enquête et le géocodage")
+
+IGNORE = "(ignorer)"
+settings = get_settings()
+terr = territory()
+
+uploaded = st.file_uploader("Fichier de l'enquête", type=["csv", "txt", "xlsx", "geojson", "json", "gpkg"],
+                            help="CSV (UTF-8 ou Windows, « ; » ou « , »), Excel, GeoJSON ou GeoPackage.")
+if uploaded is not None:
+    name, data = uploaded.name, uploaded.getvalue()
+elif st.checkbox("Essayer avec l'annuaire d'exemple embarqué"):
+    name, data = SAMPLE_FILE.name, SAMPLE_FILE.read_bytes()
+else:
+    st.info("Déposez un fichier pour commencer. Les colonnes sont reconnues automatiquement ; vous pourrez corriger la correspondance.")
+    st.stop()
+
+with user_errors():
+    table = read_table(data, filename=name)
+
+st.subheader("1. Correspondance des colonnes")
+auto = suggest_mapping(table.columns)
+columns = [c for c in table.columns if not str(c).startswith("__")]
+editor = st.data_editor(
+    pd.DataFrame({"colonne du fichier": columns, "champ": [auto.get(c, IGNORE) for c in columns]}),
+    column_config={
+        "colonne du fichier": st.column_config.TextColumn(disabled=True),
+        "champ": st.column_config.SelectboxColumn(options=[IGNORE, *TARGETS], required=True),
+    },
+    hide_index=True,
+    key=f"mapping-{name}",
+)
+mapping = {c: ("" if f == IGNORE else f) for c, f in zip(editor["colonne du fichier"], editor["champ"])}
+
+st.subheader("2. Rapport de validation")
+with user_errors():
+    result = import_actors(data, filename=name, mapping=mapping)
+st.write(result.summary)
+if len(result.report):
+    st.dataframe(result.report, hide_index=True, width="stretch")
+if len(result.rejected):
+    st.download_button("Télécharger les lignes rejetées (CSV)", rejected_csv(result), file_name="lignes_rejetees.csv", mime="text/csv")
+
+st.subheader("3. Géocodage")
+online = st.toggle("Interroger le service national d'adresses (Géoplateforme)", value=False, disabled=settings.offline,
+                   help="Sinon : cache des réponses déjà obtenues puis placement à la commune, sans réseau.")
+key = (name, len(data), tuple(sorted(mapping.items())))
+if st.button("Géocoder", type="primary"):
+    bar = st.progress(0.0, text="Géocodage…")
+
+    def progress(done, total, message):
+        bar.progress(done / total if total else 1.0, text=message)
+
+    with user_errors():
+        st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=not online, progress=progress))
+    bar.progress(1.0, text="Terminé")
+
+stored = st.session_state.get("geocodage")
+if not stored or stored[0] != key:
+    st.stop()
+placed = stored[1]
+c1, c2, c3 = st.columns(3)
+c1.metric("Placés", f"{int(placed.geometry.notna().sum())} / {len(placed)}")
+c2.metric("À vérifier", int((placed["geocodage_statut"] == "à vérifier").sum()))
+c3.metric("Non localisés", int((placed["geocodage_statut"] == "non localisé").sum()))
+counts = pd.DataFrame({
+    "précision": placed["geocodage_precision"].map(lambda v: PRECISION_LABELS.get(v, v)),
+    "source": placed["geocodage_source"].map(lambda v: SOURCES.get(v, v)),
+}).value_counts().rename("acteurs").reset_index()
+st.dataframe(counts, hide_index=True)
+review = placed[(placed["geocodage_statut"] != "ok") | placed["alerte_departement"] | placed["alerte_code_postal"]]
+if len(review):
+    st.write("Lignes à vérifier :")
+    st.dataframe(pd.DataFrame(review[["ligne", "nom", "commune", "code_postal", "commune_lieu", "geocodage_statut", "geocodage_motif",
+                                      "alerte_departement", "alerte_code_postal"]]), hide_index=True, width="stretch")
+
+st.subheader("4. Correction manuelle")
+labels = {row["id"]: f"{row['nom']} — {row['commune'] or row['code_postal']} ({row['geocodage_statut']})" for _, row in placed.iterrows()}
+order = list(review["id"]) + [i for i in placed["id"] if i not in set(review["id"])]
+actor_id = st.selectbox("Acteur", order, format_func=lambda i: labels[i])
+how = st.radio("Corriger par", ["Choisir la commune", "Saisir les coordonnées"], horizontal=True)
+communes = terr.communes.sort_values("nom")
+with st.form("correction"):
+    if how == "Choisir la commune":
+        codes = list(communes["code_insee"])
+        current = placed.loc[placed["id"] == actor_id, "code_insee_lieu"].iloc[0]
+        code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else 0,
+                            format_func=dict(zip(codes, communes["nom"] + " (" + communes["code_insee"] + ")")).get)
+        lat = lon = None
+    else:
+        code = None
+        lat = st.number_input("Latitude (WGS 84)", value=43.6, format="%.6f")
+        lon = st.number_input("Longitude (WGS 84)", value=1.44, format="%.6f")
+    motif = st.text_input("Motif (facultatif)")
+    if st.form_submit_button("Enregistrer la correction"):
+        with user_errors():
+            corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif, settings=settings)
+            st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
+        st.success("Correction enregistrée : elle sera réappliquée à chaque nouvel import de cet acteur.")
+        st.rerun()
+if actor_id in corrections.load_corrections(settings=settings) and st.button("Supprimer la correction de cet acteur"):
+    corrections.remove_correction(actor_id, settings=settings)
+    st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
+    st.rerun()

@@ -1,0 +1,164 @@
+"""Import of actor files: every format and encoding, mapping, validation report, hostile strings, duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geodata.errors import DataFileError
+from geodata.importing import ROW, import_actors, suggest_mapping
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAME_CONTENT = ["acteurs_utf8_virgule.csv", "acteurs_bom_point_virgule.csv", "acteurs_cp1252.csv", "acteurs.xlsx"]
+
+
+@pytest.mark.parametrize("name", SAME_CONTENT)
+def test_every_table_format_reads_the_same_actors(name):
+    result = import_actors(FIXTURES / name)
+    a = result.actors
+    assert list(a["nom"]) == ["Quai des Savoirs", "Observatoire du Pic du Midi", "Grotte du Mas d'Azil", "Labo CEDEX", "Fablab de Saint-Girons"]
+    assert a.at[1, "departement_declare"] == "Hautes-Pyrénées"  # accents survive every encoding
+    assert list(a["code_postal"]) == ["31000", "65200", "09290", "31062", "09200"]  # leading zero restored
+    assert list(a["type_structure"]) == ["musée/centre de sciences", "site de tourisme scientifique", "site de tourisme scientifique",
+                                         "laboratoire/université", "Fab Lab"]
+    assert a.at[0, "site_web"] == "https://www.quaidessavoirs.fr"
+    assert result.mapping["Nom de la structure"] == "nom" and result.mapping["Ville"] == "commune"
+    assert result.mapping["Département"] == "departement_declare" and result.mapping["Courriel"] == "contact_email"
+    assert result.rejected.empty
+    mail = result.report[result.report["champ"] == "contact_email"]
+    assert list(mail[ROW]) == [a.at[3, ROW]] and "courriel" in mail["motif"].iloc[0]
+
+
+def test_row_numbers_are_those_of_the_file():
+    csv_rows = import_actors(FIXTURES / "acteurs_utf8_virgule.csv").actors[ROW]
+    assert list(csv_rows) == [2, 3, 4, 5, 6]
+    xlsx_rows = import_actors(FIXTURES / "acteurs.xlsx").actors[ROW]
+    assert list(xlsx_rows) == [4, 5, 6, 7, 8]  # title line, blank line, header
+
+
+@pytest.mark.parametrize("name", ["acteurs.geojson", "acteurs_lambert93.gpkg"])
+def test_geographic_files_give_coordinates(name):
+    result = import_actors(FIXTURES / name)
+    a = result.actors
+    assert list(a["nom"]) == ["Cité de l'espace", "Planétarium de Montpellier", "Sans géométrie"]
+    assert float(a.at[0, "longitude"]) == pytest.approx(1.4933, abs=1e-5)  # Lambert-93 reprojected to lon/lat
+    assert float(a.at[0, "latitude"]) == pytest.approx(43.5866, abs=1e-5)
+    assert a.at[2, "longitude"] == "" and a.at[2, "commune"] == "Albi"
+
+
+def test_english_headers_and_swapped_coordinates():
+    result = import_actors(FIXTURES / "acteurs_anglais.csv")
+    assert suggest_mapping(["Name", "Postcode", "City"]) == {"Name": "nom", "Postcode": "code_postal", "City": "commune"}
+    a = result.actors
+    assert a.at[0, "type_structure"] == "musée/centre de sciences"
+    assert (a.at[1, "latitude"], a.at[1, "longitude"]) == ("43.610800", "3.876700")
+    swapped = result.report[result.report["motif"].str.contains("inversées")]
+    assert list(swapped[ROW]) == [3]
+
+
+def test_manual_mapping_overrides_automatic_one():
+    result = import_actors(FIXTURES / "sans_nom.csv", mapping={"Ville": "nom", "Code postal": "code_postal"})
+    assert result.actors.at[0, "nom"] == "Toulouse"
+    assert result.actors.at[0, "commune"] == ""
+    with pytest.raises(DataFileError, match="absentes du fichier"):
+        import_actors(FIXTURES / "sans_nom.csv", mapping={"Colonne fantôme": "nom"})
+    with pytest.raises(DataFileError, match="Champs inconnus"):
+        import_actors(FIXTURES / "sans_nom.csv", mapping={"Ville": "pas_un_champ"})
+
+
+def test_hostile_strings_are_kept_as_plain_text():
+    raw = pd.read_csv(FIXTURES / "hostiles.csv", dtype=str, keep_default_na=False)
+    a = import_actors(FIXTURES / "hostiles.csv").actors
+    assert list(a["nom"]) == list(raw["nom"])  # unchanged: escaping happens at output
+    assert a.at[0, "nom"] == "<script>alert('x')</script>"
+    assert a.at[1, "nom"] == "${alert(document.cookie)}"
+    assert a.at[2, "nom"].startswith("=HYPERLINK(")
+    assert a.at[4, "presentation_resume"] == "ligne 1\nligne 2"
+    assert a.at[0, "site_web"] == ""  # javascript: is not a web address
+
+
+def test_duplicates_flagged_and_rejected_rows_kept():
+    result = import_actors(FIXTURES / "doublons.csv")
+    a = result.actors
+    assert list(a["doublon_de"]) == ["", "2", ""]  # same name and commune despite case and accents; other commune is not a duplicate
+    assert a["id"].is_unique
+    rej = result.rejected
+    assert list(rej[ROW]) == [5, 6]
+    assert "nom de la structure absent" in rej["motif"].iloc[0]
+    assert "aucune information de lieu" in rej["motif"].iloc[1]
+    assert rej.iloc[0]["commune"] == "Castres"  # the original row is there, downloadable
+    assert len(result.actors) + len(result.rejected) == 5
+
+
+def test_numbered_names_are_not_duplicates():
+    data = "nom;commune\nCollège 1;Albi\nCollège 2;Albi\nCOLLEGE 1;albi\n".encode()
+    a = import_actors(data, filename="c.csv").actors
+    assert list(a["doublon_de"]) == ["", "", "2"]
+
+
+def test_ids_are_stable_across_reimports():
+    first = import_actors(FIXTURES / "doublons.csv").actors["id"]
+    again = import_actors((FIXTURES / "doublons.csv").read_bytes(), filename="doublons.csv").actors["id"]
+    assert list(first) == list(again)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("vide.csv", "est vide"), ("sans_nom.csv", "nom de la structure"), ("sans_lieu.csv", "Aucune colonne de lieu")],
+)
+def test_unusable_files_raise_clear_errors(name, message):
+    with pytest.raises(DataFileError, match=message):
+        import_actors(FIXTURES / name)
+
+
+def test_header_only_gives_an_empty_directory():
+    result = import_actors(FIXTURES / "entete_seule.csv")
+    assert result.actors.empty and result.rejected.empty
+
+
+def test_unknown_format_and_missing_file():
+    with pytest.raises(DataFileError, match="Format non pris en charge"):
+        import_actors(b"abc", filename="acteurs.pdf")
+    with pytest.raises(DataFileError, match="introuvable"):
+        import_actors(FIXTURES / "absent.csv")
+
+
+def test_real_survey_like_files(shared_data):
+    museums = import_actors(shared_data / "musees_de_france" / "liste-et-localisation-des-musees-de-france.csv")
+    assert len(museums.actors) + len(museums.rejected) == 1222
+    assert museums.mapping["nom_officiel_du_musee"] == "nom"
+    rnsr = import_actors(shared_data / "rnsr_structures_recherche_occitanie" / "fr-esr-structures-recherche-publiques-actives_occitanie.csv")
+    assert len(rnsr.actors) == 344
+    assert (rnsr.actors["type_structure"] == "laboratoire/université").mean() > 0.9
+
+
+# -- the staff page (the login gate is stubbed out here; the staff issue tests it) ------------------
+
+
+def test_import_page_end_to_end(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    import pages.common
+    from geodata import corrections
+    from geodata.settings import get_settings
+
+    monkeypatch.setattr(pages.common, "require_staff", lambda: None)
+    monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
+    page = Path(__file__).resolve().parents[1] / "pages" / "import_geocodage.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    at.checkbox[0].check().run()
+    assert any("124 acteurs retenus" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    next(b for b in at.button if b.label == "Géocoder").click().run()
+    assert not at.exception, at.exception
+    placed = next(m for m in at.metric if m.label == "Placés")
+    assert placed.value == "124 / 124"
+    commune = next(s for s in at.selectbox if s.label == "Commune")
+    commune.set_value("09289")  # Tarascon-sur-Ariège for the first actor, submitted with the form
+    next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
+    assert not at.exception, at.exception
+    saved = corrections.load_corrections(settings=get_settings())
+    assert list(saved.values())[0]["code_insee"] == "09289"
