@@ -198,6 +198,7 @@ _CSS = """
 .csti-legend,.csti-count,.csti-filters{background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);
  font:12px/1.5 sans-serif;color:#222}
 .csti-legend-title{font-weight:bold;margin-bottom:2px}
+.leaflet-control-layers{font:13px/1.5 sans-serif}
 .csti-count{font-weight:bold}
 .csti-filters input,.csti-filters select{display:block;width:14em;margin:2px 0;font-size:12px}
 .csti-card{font:13px/1.4 sans-serif;max-width:300px}
@@ -382,6 +383,7 @@ class ActorLayer(JSCSSMixin):
     history.replaceState(null, '', '#' + map.getZoom() + '/' + c.lat.toFixed(4) + '/' + c.lng.toFixed(4));
   });
   {% endif %}
+  if ({{ this.attribution }}) { map.attributionControl.addAttribution({{ this.attribution }}); }
   ready = true;
   refresh();
   communeOutlines();
@@ -400,6 +402,7 @@ class ActorLayer(JSCSSMixin):
         communes_url: str | None = None,
         permalink: str | None = None,
         collapsed: bool = True,
+        data_url: str | None = None,
     ):
         super().__init__()
         if permalink not in PERMALINK_MODES:
@@ -414,6 +417,7 @@ class ActorLayer(JSCSSMixin):
         self.communes_min_zoom = COMMUNES_MIN_ZOOM
         self.permalink = permalink
         self.collapsed = "true" if collapsed else "false"
+        self.attribution = js_json(f'<a href="{escape_text(data_url)}">Données des acteurs (GeoJSON)</a>' if data_url else "")
         self.base_keys = js_json({name: key for key, (name, _, _) in BASE_LAYERS.items()})
         js, css = asset_urls(prefix)
         self.default_js = [(n, u) for n, u in js if n == "markercluster"]
@@ -456,6 +460,7 @@ def actors_map(
     controls: bool = False,
     communes_url: str | None = None,
     permalink: str | None = None,
+    data_url: str | None = None,
 ) -> folium.Map:
     """The public map: base map, department outlines, clustered actors by family with legend, popups, tooltips.
 
@@ -478,9 +483,11 @@ def actors_map(
     permalink : {"parent", "hash", None}
         Keep the view in the URL: of the embedding app page (``lat``, ``lon``, ``z``, ``fond`` query
         parameters) or in the page's own ``#zoom/lat/lon`` hash.
+    data_url : str, optional
+        Link to the open data file, shown in the attribution line.
     """
     m = base_map(departements, base=base, prefix=prefix, location=location or (43.7, 2.3), zoom=zoom)
-    ActorLayer(actor_payload(actors), prefix=prefix, controls=controls, communes_url=communes_url, permalink=permalink).add_to(m)
+    ActorLayer(actor_payload(actors), prefix=prefix, controls=controls, communes_url=communes_url, permalink=permalink, data_url=data_url).add_to(m)
     return m
 
 

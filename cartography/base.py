@@ -117,3 +117,15 @@ def tile_layers(m: folium.Map) -> list[tuple[str, str, bool]]:
         if isinstance(child, folium.TileLayer) and child.layer_name in by_name:
             out.append((by_name[child.layer_name], child.get_name(), bool(child.show)))
     return out
+
+
+#: Commune outlines, drawn only when zoomed in: lighter simplification (~50 m).
+COMMUNES_TOLERANCE = 0.0005
+COMMUNES_GRID = 0.00001
+
+
+def communes_outlines_geojson(communes: gpd.GeoDataFrame) -> str:
+    """Simplified commune outlines (code and escaped name) as GeoJSON text, to be fetched by the map at high zoom."""
+    outlines = simplified(communes[["code_insee", "nom", "geometry"]], tolerance=COMMUNES_TOLERANCE, grid=COMMUNES_GRID)
+    outlines["nom"] = outlines["nom"].map(escape_text)
+    return outlines.to_json(drop_id=True, ensure_ascii=False)
