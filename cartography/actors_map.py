@@ -363,7 +363,7 @@ class ActorLayer(JSCSSMixin):
   function saveView() {
     try {
       var w = window.parent, u = new URL(w.location.href), c = map.getCenter();
-      u.searchParams.set('lat', c.lat.toFixed(4)); u.searchParams.set('lon', c.lng.toFixed(4)); u.searchParams.set('z', String(map.getZoom()));
+      u.searchParams.set('lat', c.lat.toFixed(4)); u.searchParams.set('lon', c.lng.toFixed(4)); u.searchParams.set('z', String(+map.getZoom().toFixed(2)));
       w.history.replaceState(w.history.state, '', u.toString());
     } catch (err) { /* not embedded in the app: no permalink */ }
   }
@@ -376,11 +376,11 @@ class ActorLayer(JSCSSMixin):
   }
   map.on('moveend', saveView); map.on('baselayerchange', saveBase);
   {% elif this.permalink == "hash" %}
-  var h = /^#(\\d+)\\/(-?[\\d.]+)\\/(-?[\\d.]+)$/.exec(window.location.hash);
-  if (h) { map.setView([parseFloat(h[2]), parseFloat(h[3])], parseInt(h[1], 10)); }
+  var h = /^#([\\d.]+)\\/(-?[\\d.]+)\\/(-?[\\d.]+)$/.exec(window.location.hash);
+  if (h) { map._cstiViewSet = true; map.setView([parseFloat(h[2]), parseFloat(h[3])], parseFloat(h[1])); }
   map.on('moveend', function () {
     var c = map.getCenter();
-    history.replaceState(null, '', '#' + map.getZoom() + '/' + c.lat.toFixed(4) + '/' + c.lng.toFixed(4));
+    history.replaceState(null, '', '#' + (+map.getZoom().toFixed(2)) + '/' + c.lat.toFixed(4) + '/' + c.lng.toFixed(4));
   });
   {% endif %}
   if ({{ this.attribution }}) { map.attributionControl.addAttribution({{ this.attribution }}); }

@@ -7,6 +7,8 @@ import json
 import folium
 import geopandas as gpd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from cartography.assets import STREAMLIT_PREFIX, asset_urls
 from cartography.escape import escape_text
@@ -62,6 +64,33 @@ def outlines_geojson(departements: gpd.GeoDataFrame) -> dict:
     return _OUTLINE_CACHE[key]
 
 
+class _RefitUntilTouched(MacroElement):
+    """Fit Occitanie again whenever the map's frame is resized, until the visitor moves the map.
+
+    Streamlit sizes its iframe after the page script has run, so folium's one-off ``fitBounds``
+    would use a wrong size and leave the region small in the middle.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }}, touched = false, el = map.getContainer();
+  ['mousedown', 'wheel', 'touchstart', 'keydown'].forEach(function (t) { el.addEventListener(t, function () { touched = true; }, {passive: true}); });
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      if (!touched && !map._cstiViewSet && el.clientHeight > 0) { map.invalidateSize(); map.fitBounds({{ this.bounds }}); }
+    }).observe(el);
+  }
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "RefitUntilTouched"
+        self.bounds = json.dumps(bounds)
+
+
 def base_map(
     departements: gpd.GeoDataFrame | None = None,
     *,
@@ -87,10 +116,11 @@ def base_map(
     """
     if base not in BASE_LAYERS:
         base = "plan_ign"
-    m = folium.Map(location=location, zoom_start=zoom or 7, tiles=None, max_zoom=18, min_zoom=5, control_scale=True, prefer_canvas=True)
+    m = folium.Map(location=location, zoom_start=zoom or 7, tiles=None, max_zoom=18, min_zoom=5, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
     use_local_assets(m, prefix)
     if zoom is None:
         m.fit_bounds(OCCITANIE_BOUNDS)
+        _RefitUntilTouched(OCCITANIE_BOUNDS).add_to(m)
     order = [base] + [k for k in BASE_LAYERS if k != base]
     for key in order:
         name, url, attribution = BASE_LAYERS[key]

@@ -96,10 +96,10 @@ def theme_options(actors: pd.DataFrame) -> list[str]:
     return sorted(themes, key=normalize)
 
 
-def parse_view(params: Mapping[str, list[str]]) -> tuple[tuple[float, float] | None, int | None]:
+def parse_view(params: Mapping[str, list[str]]) -> tuple[tuple[float, float] | None, float | None]:
     """The map view (centre, zoom) of a permalink, or (None, None) when absent or invalid."""
     try:
-        lat, lon, z = float(params["lat"][0]), float(params["lon"][0]), int(params["z"][0])
+        lat, lon, z = float(params["lat"][0]), float(params["lon"][0]), float(params["z"][0])
     except (KeyError, IndexError, ValueError):
         return None, None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= z <= 18):
