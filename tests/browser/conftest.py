@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile_actors.csv"
-SCREENSHOTS = ROOT / "docs"
+#: Screenshots go to build/screenshots (ignored by git); CSTI_DOCS_SCREENSHOTS=1 refreshes those of docs/ instead.
+SCREENSHOTS = ROOT / ("docs" if os.environ.get("CSTI_DOCS_SCREENSHOTS") == "1" else "build/screenshots")
 
 
 def pytest_collection_modifyitems(items):

@@ -63,7 +63,7 @@ def test_app_map_filters_and_popup(page, app_url, sample):
     drawn = outlines(frame)
     assert drawn["departements"] == 13 and drawn["painted"] > 2_000, drawn
     page.wait_for_timeout(500)
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "carte.png"))
 
     expected = select_actors(sample, Selection(query="Niaux"))
@@ -91,6 +91,7 @@ def test_statistics_page_renders(page, app_url):
     frame.wait_for_selector(".csti-choro-legend")
     assert frame.evaluate("() => document.querySelectorAll('.leaflet-overlay-pane canvas').length") >= 1
     page.wait_for_timeout(800)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "statistiques.png"))
 
 
@@ -152,3 +153,22 @@ def test_hostile_names_in_static_site(page, tmp_path, reference, hostile):
     published = pd.read_csv(site / "acteurs.csv", sep=";", dtype=str, encoding="utf-8-sig")
     assert "contact_email" not in published.columns
     shutil.rmtree(site)
+
+
+def test_app_view_survives_filter_and_communes_appear(page, app_url, sample):
+    page.goto(f"{app_url}/")
+    frame = _map_frame(page)
+    wait_for_markers(frame, _placed(sample))
+    frame.evaluate("() => window.cstiMap.map.setView([43.6, 3.87], 10)")
+    page.wait_for_function("() => window.location.search.includes('z=10')")
+    assert "lat=43.6" in page.url and "lon=3.87" in page.url
+    frame.wait_for_function(
+        "() => { let n = 0; window.cstiMap.map.eachLayer(l => { if (l.feature && l.feature.properties.code_insee) { n += 1; } }); return n > 1000; }",
+        timeout=30_000,
+    )
+    box = page.get_by_label("Rechercher un nom ou une commune")
+    box.fill("Montpellier")
+    box.press("Enter")
+    _wait_count(page, _placed(select_actors(sample, Selection(query="Montpellier"))))
+    assert "q=Montpellier" in page.url and "z=10" in page.url
+    assert _map_frame(page).evaluate("() => window.cstiMap.map.getZoom()") == 10
