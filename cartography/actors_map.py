@@ -1,8 +1,9 @@
 """The public map of actors: compact columnar data drawn client-side as clustered markers, safe with any text.
 
 Folium's one ``Marker`` per actor writes ~1 KB of JavaScript per actor and escapes nothing. Here the
-actors travel once as JSON arrays (coordinates as integers, types and families as indices, every
-string once in a table) and Leaflet.markercluster builds the markers in the browser. Popups,
+actors travel once as packed columns (coordinates as integers of 1e-5 degree, types, families and
+departments as indices, all written as fixed-width base-64 digits; every distinct string once in a
+table) and Leaflet.markercluster builds the markers in the browser. Popups,
 tooltips and the search box are built with DOM APIs (``textContent``), so no data string is ever
 parsed as HTML; the few HTML snippets written in Python (legend, layer labels) go through
 :func:`cartography.escape.escape_text`.
@@ -456,7 +457,7 @@ def actors_map(
     base: str = "plan_ign",
     prefix: str = STREAMLIT_PREFIX,
     location=None,
-    zoom: int | None = None,
+    zoom: float | None = None,
     controls: bool = False,
     communes_url: str | None = None,
     permalink: str | None = None,

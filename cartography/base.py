@@ -97,7 +97,7 @@ def base_map(
     base: str = "plan_ign",
     prefix: str = STREAMLIT_PREFIX,
     location=CENTER,
-    zoom: int | None = None,
+    zoom: float | None = None,
 ) -> folium.Map:
     """A map of Occitanie with the chosen base layer first, the others switchable, and department outlines.
 
