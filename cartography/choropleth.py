@@ -69,9 +69,10 @@ def legend_html(title: str, breaks: list[float]) -> str:
     """Legend rows, every label escaped."""
     palette = PALETTE[-len(breaks):] if breaks else PALETTE
     rows = [f'<div><b>{escape_text(title)}</b></div>', f'<div><i style="display:inline-block;width:14px;height:10px;background:{ZERO};border:1px solid #999"></i> 0</div>']
-    low = 0.0
+    low = None
     for colour, high in zip(palette, breaks):
-        rows.append(f'<div><i style="display:inline-block;width:14px;height:10px;background:{colour}"></i> {escape_text(_fmt(low))} – {escape_text(_fmt(high))}</div>')
+        label = f"jusqu'à {_fmt(high)}" if low is None else f"{_fmt(low)} – {_fmt(high)}"
+        rows.append(f'<div><i style="display:inline-block;width:14px;height:10px;background:{colour}"></i> {escape_text(label)}</div>')
         low = high
     return "".join(rows)
 

@@ -16,6 +16,8 @@ from geodata.settings import get_settings
 from tests.browser.conftest import HOSTILE, SCREENSHOTS
 from tests.browser.mapcheck import open_popups, outlines, wait_for_markers
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 MAP_IFRAME = 'iframe[title^="Carte interactive"]'
 PWNED = "() => typeof window.__pwned"
 
