@@ -93,6 +93,11 @@ class Settings:
         "Annuaire à afficher (CSV, XLSX, GeoJSON, GeoPackage) ; vide = annuaire d'exemple embarqué.",
         "CSTI_ACTORS_FILE",
     )
+    public_url: str = _setting(
+        "",
+        "Adresse publique du site statique publié (python -m geodata publish), pour le code d'intégration <iframe>.",
+        "CSTI_PUBLIC_URL",
+    )
 
 
 def _coerce(value: str, default):

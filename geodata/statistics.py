@@ -1,0 +1,47 @@
+"""Actor counts by department and by commune, absolute and per 10,000 inhabitants."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+PER = 10_000
+
+
+def _per_inhabitants(count: pd.Series, population: pd.Series) -> pd.Series:
+    pop = pd.to_numeric(population, errors="coerce").astype(float)
+    rate = count.astype(float) / pop.where(pop > 0) * PER
+    return rate.round(2)
+
+
+def actors_by_departement(actors: pd.DataFrame, departements: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per department: ``code_departement``, ``nom``, ``population``, ``acteurs``, ``acteurs_10000_hab``, geometry.
+
+    Actors are counted where they are placed (``code_departement`` of the directory); actors
+    without a location are not counted anywhere (the page says how many).
+    """
+    counts = actors["code_departement"].dropna().astype(str).value_counts()
+    out = departements[["code_departement", "nom", "population", "geometry"]].copy()
+    out["acteurs"] = out["code_departement"].map(counts).fillna(0).astype(int)
+    out["acteurs_10000_hab"] = _per_inhabitants(out["acteurs"], out["population"])
+    return out.sort_values("code_departement").reset_index(drop=True)
+
+
+def actors_by_commune(actors: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per commune of Occitanie: ``code_insee``, ``nom``, ``code_departement``, ``population``, ``acteurs``, ``acteurs_10000_hab``, geometry."""
+    counts = actors["code_insee_lieu"].dropna().astype(str).value_counts()
+    out = communes[["code_insee", "nom", "code_departement", "population", "geometry"]].copy()
+    out["acteurs"] = out["code_insee"].map(counts).fillna(0).astype(int)
+    out["acteurs_10000_hab"] = _per_inhabitants(out["acteurs"], out["population"])
+    return out.sort_values(["acteurs", "code_insee"], ascending=[False, True]).reset_index(drop=True)
+
+
+def class_breaks(values, *, classes: int = 5) -> list[float]:
+    """Upper bounds of at most ``classes`` quantile classes of the positive values (zero is its own class)."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    v = v[v > 0].to_numpy(dtype=float)
+    if v.size == 0:
+        return []
+    qs = np.quantile(v, np.linspace(0, 1, classes + 1)[1:])
+    return sorted(set(float(q) for q in qs))

@@ -1,0 +1,61 @@
+"""Static publication: a self-contained folder with public fields only, and the safe CSV."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geodata.cli import main
+from geodata.directory import load_directory
+from geodata.publish import csv_bytes, public_table, publish_site
+from geodata.settings import get_settings
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile_actors.csv"
+
+
+@pytest.fixture(scope="module")
+def hostile(reference):
+    return load_directory(settings=get_settings({"CSTI_ACTORS_FILE": str(HOSTILE)}), reference=reference)
+
+
+def test_site_is_self_contained(tmp_path, reference):
+    actors = load_directory(settings=get_settings(), reference=reference)
+    pub = publish_site(tmp_path / "site", actors, reference.departements, reference.communes)
+    site = pub.directory
+    assert {p.name for p in site.iterdir()} >= {"index.html", "acteurs.geojson", "acteurs.csv", "communes.geojson", "vendor"}
+    html = (site / "index.html").read_text(encoding="utf-8")
+    # Every script and stylesheet is a relative file that exists in the folder.
+    refs = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+    assert refs and all(not r.startswith(("http", "//", "/")) and (site / r).exists() for r in refs)
+    assert "<title>Carte de la culture scientifique en Occitanie</title>" in html
+    geo = json.loads((site / "acteurs.geojson").read_text(encoding="utf-8"))
+    assert len(geo["features"]) == len(actors) == pub.actors
+    assert sum(f["geometry"] is not None for f in geo["features"]) == pub.placed == len(actors) - 2
+    assert '"communes.geojson"' in html
+
+
+def test_only_public_fields_are_published(tmp_path, reference, hostile):
+    pub = publish_site(tmp_path / "site", hostile, reference.departements, reference.communes)
+    for f in pub.files:
+        text = f.read_text(encoding="utf-8-sig")
+        assert "secret1@example.org" not in text and "contact_email" not in text, f.name
+
+
+def test_csv_defuses_formulas(hostile):
+    table = public_table(hostile)
+    data = pd.read_csv(io.BytesIO(csv_bytes(table)), sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(data) == len(hostile)
+    for value in list(data["nom"]) + list(data["presentation_resume"]):
+        assert not value.startswith(("=", "+", "-", "@")), value
+    assert "'=HYPERLINK(\"http://evil.example\",\"clic\")" in set(data["nom"])
+
+
+def test_cli_publish(tmp_path, capsys):
+    assert main(["publish", "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "acteurs sur la carte" in out and (tmp_path / "out" / "index.html").exists()

@@ -1,0 +1,49 @@
+"""Actor counts by department and commune, and the choropleth maps."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartography.actors_map import map_html
+from cartography.choropleth import PALETTE, ZERO, choropleth_map, colours
+from geodata.directory import load_directory
+from geodata.settings import get_settings
+from geodata.statistics import actors_by_commune, actors_by_departement, class_breaks
+
+
+@pytest.fixture(scope="module")
+def sample(reference):
+    return load_directory(settings=get_settings(), reference=reference)
+
+
+def test_by_departement_counts_every_placed_actor(sample, reference):
+    table = actors_by_departement(sample, reference.departements)
+    assert len(table) == 13
+    assert table["acteurs"].sum() == sample["code_departement"].notna().sum()
+    row = table.set_index("code_departement").loc["48"]
+    assert row["acteurs"] == (sample["code_departement"] == "48").sum()
+    assert row["acteurs_10000_hab"] == pytest.approx(row["acteurs"] / row["population"] * 10_000, abs=0.01)
+
+
+def test_by_commune(sample, reference):
+    table = actors_by_commune(sample, reference.communes)
+    assert len(table) == len(reference.communes)
+    assert table["acteurs"].sum() == sample["code_insee_lieu"].notna().sum()
+    top = table.iloc[0]
+    assert top["nom"] == "Toulouse" and top["acteurs"] == (sample["code_insee_lieu"] == "31555").sum()
+
+
+def test_class_breaks_and_colours():
+    breaks = class_breaks([0, 1, 2, 3, 4, 5, 10])
+    assert breaks[-1] == 10 and breaks == sorted(breaks)
+    cols = colours([0, 1, 10, float("nan")], breaks)
+    assert cols[0] == ZERO and cols[2] == PALETTE[-1] and cols[3] == "#ffffff"
+    assert class_breaks([0, 0]) == []
+
+
+def test_choropleth_escapes_names(reference):
+    table = actors_by_departement(load_directory(settings=get_settings(), reference=reference), reference.departements)
+    table.loc[0, "nom"] = "<script>alert(1)</script>${x}"
+    html = map_html(choropleth_map(table, "acteurs", title="Acteurs <b>", departements=reference.departements))
+    assert "<script>alert(1)" not in html and "${x}" not in html and "Acteurs <b>" not in html
+    assert "csti-choro-legend" in html
