@@ -74,9 +74,9 @@ _LAUNCHER = (
 )
 
 
-def serve_command(args: list[str]) -> list[str]:
+def serve_command(args: list[str], python: str | Path = PY) -> list[str]:
     """Command that starts the Streamlit server on app.py (used by ``app`` and by the browser tests)."""
-    return [str(PY), "-c", _LAUNCHER, *args]
+    return [str(python), "-c", _LAUNCHER, *args]
 
 
 def serve(args: list[str]) -> int:

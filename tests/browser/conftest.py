@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tasks import serve_command
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
@@ -68,8 +70,9 @@ def start_app(tmp_path: Path, extra_env: dict[str, str] | None = None):
     })
     log = open(tmp_path / f"streamlit-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        # The same launcher as `python3 tasks.py app`, with this interpreter.
+        serve_command(["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+                       "--browser.gatherUsageStats", "false"], python=sys.executable),
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

@@ -23,7 +23,10 @@ PWNED = "() => typeof window.__pwned"
 
 
 def _map_frame(page):
-    return page.wait_for_selector(MAP_IFRAME, timeout=90_000).content_frame()
+    frame = page.wait_for_selector(MAP_IFRAME, timeout=90_000).content_frame()
+    # The iframe element appears before its document is written: wait for the map inside it.
+    frame.wait_for_selector(".folium-map", state="attached", timeout=60_000)
+    return frame
 
 
 def _wait_count(page, expected: int) -> int:
