@@ -326,26 +326,48 @@ def export_file_name(base: str, fmt: str, *, private: bool, date: dt.date | None
 # -- GeoJSON ---------------------------------------------------------------------------------------------------------
 
 
-def _geometries_geojson(geoms: gpd.GeoSeries) -> np.ndarray:
-    """RFC 7946 geometry strings: lon/lat, 6 decimals, exterior rings counter-clockwise and holes clockwise."""
+def _geometries_geojson(geoms: gpd.GeoSeries) -> list:
+    """RFC 7946 geometry objects: lon/lat, 6 decimals, exterior rings counter-clockwise and holes clockwise."""
     arr = np.asarray(geoms.to_crs(CRS_STORAGE).array, dtype=object)
     arr = shapely.transform(arr, lambda xy: np.round(xy, PRECISION))
+    kinds = shapely.get_type_id(arr)
+    if np.all((kinds == 0) | (kinds == -1)):  # points only (or missing): build the objects directly, much faster
+        xs, ys = shapely.get_x(arr).tolist(), shapely.get_y(arr).tolist()
+        return [None if k == -1 or x != x else {"type": "Point", "coordinates": [x, y]} for k, x, y in zip(kinds.tolist(), xs, ys)]
     arr = shapely.remove_repeated_points(arr, 0.0)  # rounding can make neighbours equal
     arr = shapely.orient_polygons(arr, exterior_cw=False)
-    out = shapely.to_geojson(arr)
-    out[pd.isna(out)] = "null"
-    return out
+    return [None if g is None else json.loads(g) for g in shapely.to_geojson(arr)]
+
+
+def _json_records(props: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values, missing values as None (JSON null)."""
+    names = [str(c) for c in props.columns]
+    columns = [props[c].astype(object).where(props[c].notna(), None).tolist() for c in props.columns]
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def to_geojson(layer: gpd.GeoDataFrame, *, metadata: Mapping | None = None) -> bytes:
     """One layer as an RFC 7946 FeatureCollection in UTF-8, metadata in the foreign member ``"metadata"``."""
-    props = layer.drop(columns=layer.geometry.name)
-    records = json.loads(props.to_json(orient="records", date_format="iso", force_ascii=False, double_precision=15)) if len(props.columns) else [{}] * len(props)
-    geoms = _geometries_geojson(layer.geometry)
-    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    features = ",\n".join(f'{{"type":"Feature","geometry":{g},"properties":{dumps(p)}}}' for g, p in zip(geoms, records))
-    head = '{"type":"FeatureCollection"' + (f',"metadata":{dumps(dict(metadata))}' if metadata is not None else "")
-    return (head + ',"features":[\n' + features + "\n]}\n").encode("utf-8")
+    props = pd.DataFrame(layer.drop(columns=layer.geometry.name)).reset_index(drop=True)
+    records = _json_records(props) if len(props.columns) else [{}] * len(props)
+    features = [{"type": "Feature", "geometry": g, "properties": p} for g, p in zip(_geometries_geojson(layer.geometry), records)]
+    collection = {"type": "FeatureCollection"}
+    if metadata is not None:
+        collection["metadata"] = dict(metadata)
+    collection["features"] = features
+    return json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default).encode("utf-8")
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, dt.date | pd.Timestamp):
+        return value.isoformat()
+    return str(value)
 
 
 # -- GeoPackage ------------------------------------------------------------------------------------------------------
@@ -360,7 +382,7 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: Path | str, *, meta
     for name, layer in layers.items():
         info = metadata["couches"].get(name, {})
         pyogrio.write_dataframe(
-            layer.to_crs(crs), path, layer=name, driver="GPKG", append=path.exists(),
+            layer.to_crs(crs), path, layer=name, driver="GPKG", append=path.exists(), use_arrow=True,
             layer_metadata={"IDENTIFIER": info.get("titre", name), "DESCRIPTION": f"{info.get('description', '')} {metadata['licence']}. {metadata['confidentialite']}".strip()},
         )
     keys = ("titre", "producteur", "source", "date", "licence", "licence_url", "confidentialite", "systeme_de_coordonnees")
@@ -384,12 +406,18 @@ def to_gpkg(layers: Mapping[str, gpd.GeoDataFrame], *, metadata: Mapping, crs: s
 
 
 def neutralise_formulas(values: pd.Series) -> pd.Series:
-    """Prefix with an apostrophe the text cells a spreadsheet would run as a formula (= + - @ tab CR at start)."""
-    text = values.astype("object")
-    is_text = text.map(lambda v: isinstance(v, str))
-    s = text.where(is_text, "").astype("str")
-    risky = is_text & s.str.match(_FORMULA_START) & ~s.str.fullmatch(_PLAIN_NUMBER)
-    return text.where(~risky, "'" + s)
+    """Prefix with an apostrophe the text cells a spreadsheet would run as a formula (= + - @ tab CR at start).
+
+    Plain numbers (``-1.5``) are left alone: a spreadsheet reads them as numbers, not formulas.
+    """
+    first = values.astype("str").str[:1]
+    candidates = values[first.isin(list("=+-@\t\r")).fillna(False).astype(bool)]
+    risky = [i for i, v in candidates.items() if isinstance(v, str) and not _PLAIN_NUMBER.fullmatch(v)]
+    if not risky:
+        return values
+    out = values.astype("object")
+    out.loc[risky] = ["'" + v for v in values.loc[risky]]
+    return out
 
 
 def layer_table(layer: gpd.GeoDataFrame) -> pd.DataFrame:
