@@ -331,7 +331,7 @@ class Store:
     def revert(self, change_id: int, *, user: str) -> dict | None:
         """Undo one change: restore a deleted actor, put back the previous values, or remove an added actor.
 
-        Refused with :class:`ConflictError` when the actor changed after ``change_id``
+        Refused with :class:`ConflictError` when the actor is no longer as ``change_id`` left it
         (undo the later changes first, newest first). Returns the actor as it is now (None if removed).
         """
         user = self._user(user)
@@ -342,10 +342,12 @@ class Store:
             actor_id = row["actor_id"]
             current = self._get(db, actor_id)
             before = json.loads(row["before"]) if row["before"] else None
-            if row["version_after"] is None:  # a deletion: the actor must still be absent
+            after = json.loads(row["after"]) if row["after"] else None
+            if after is None:  # a deletion: the actor must still be absent
                 if current is not None:
                     raise ConflictError(f"Acteur {actor_id!r} déjà présent (version {current['version']}) : la suppression n° {change_id} a déjà été annulée.")
-            elif current is None or current["version"] != row["version_after"]:
+            elif current is None or any(current[n] != after.get(n, "") for n in FIELD_NAMES):
+                # The actor must be as this change left it (later changes undone first), whatever its version number.
                 state = "supprimé depuis" if current is None else f"modifié depuis (version {current['version']})"
                 raise ConflictError(
                     f"Impossible d'annuler le changement n° {change_id} : l'acteur {actor_id!r} a été {state}. Annulez d'abord les changements plus récents."
