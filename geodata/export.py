@@ -143,11 +143,14 @@ def actors_layer(actors: pd.DataFrame, *, private: bool = False, family: str | N
     columns = [c for c in FIELD_NAMES if c in gdf.columns] + extra
     if not private:
         columns = [c for c in columns if c not in PRIVATE_FIELDS]
-    out = gpd.GeoDataFrame(gdf[columns].copy(), geometry=gdf.geometry.to_numpy(), crs=CRS_STORAGE)
-    placed = out.geometry.notna() & ~out.geometry.is_empty
-    out["longitude"] = np.where(placed, out.geometry.x.where(placed), np.nan).round(PRECISION)
-    out["latitude"] = np.where(placed, out.geometry.y.where(placed), np.nan).round(PRECISION)
-    return out.reset_index(drop=True)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    # Unplaced actors (no geometry, empty or NaN point) get a null geometry, never POINT (NaN NaN).
+    placed = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms) & ~np.isnan(shapely.get_x(geoms))
+    geoms = np.where(placed, geoms, None)
+    out = gpd.GeoDataFrame(gdf[columns].reset_index(drop=True), geometry=gpd.GeoSeries(geoms, crs=CRS_STORAGE).array, crs=CRS_STORAGE)
+    out["longitude"] = np.where(placed, shapely.get_x(geoms.astype(object)), np.nan).astype("float64").round(PRECISION)
+    out["latitude"] = np.where(placed, shapely.get_y(geoms.astype(object)), np.nan).astype("float64").round(PRECISION)
+    return out
 
 
 def _placed_codes(actors: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Series:
@@ -266,9 +269,13 @@ def _finalise(layer: gpd.GeoDataFrame, *, private: bool) -> gpd.GeoDataFrame:
     for col in out.columns:
         if col != out.geometry.name and out[col].dtype == object:
             out[col] = out[col].map(_flat)
+            if out[col].map(lambda v: isinstance(v, str) or v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))).all():
+                out[col] = out[col].astype("str")
     if out.crs is None:
         raise GeodataError("Couche sans système de coordonnées : attribuez-lui son CRS avant l'export.")
-    return out.to_crs(CRS_STORAGE)
+    geom = out.geometry.name
+    out = out[[c for c in out.columns if c != geom] + [geom]]  # geometry last, as GIS tools read it back
+    return out.to_crs(CRS_STORAGE).reset_index(drop=True)
 
 
 def _public_guard(layers: Mapping[str, gpd.GeoDataFrame], private: bool) -> None:
