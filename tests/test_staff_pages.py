@@ -243,3 +243,31 @@ def test_browser_sees_only_the_login_form(server):
             assert "Espace réservé" not in page.content()
         finally:
             browser.close()
+
+
+OIDC = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "csti",
+                 "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"},
+        "staff_emails": ["alice@reseau-csti.fr"]}
+
+
+@pytest.mark.parametrize(
+    ("user", "sees_data", "message"),
+    [
+        ({"is_logged_in": False}, False, "Se connecter"),
+        ({"is_logged_in": True, "email": "mallory@ailleurs.fr"}, False, "pas autorisé dans l"),
+        ({"is_logged_in": True, "email": "Alice@reseau-csti.fr"}, True, "Se déconnecter"),
+    ],
+)
+def test_openid_connect_login(staff_env, user, sees_data, message):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets.update(OIDC)
+    at.user = user
+    at.run()
+    at.switch_page("pages/edition.py")
+    at.run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert message in text
+    assert ("Grotte de Niaux" in text) is sees_data
+    assert (PRIVATE_VALUES[1] in text) is sees_data
+    assert not [t for t in at.text_input if t.label == "Mot de passe"]  # no local form when OIDC is configured
