@@ -271,3 +271,50 @@ def test_openid_connect_login(staff_env, user, sees_data, message):
     assert ("Grotte de Niaux" in text) is sees_data
     assert (PRIVATE_VALUES[1] in text) is sees_data
     assert not [t for t in at.text_input if t.label == "Mot de passe"]  # no local form when OIDC is configured
+
+
+def test_add_with_validation_and_move_to_a_commune(staff_env):
+    at = login(open_page("pages/edition.py"), "alice", PASSWORD)
+    form = "add_actor"
+
+    def field(label):
+        return next(t for t in at.text_input if t.label == label and form in str(t.proto.form_id))
+
+    field("Identifiant (vide = généré)").input("nouveau-1")
+    field("Nom").input("Planétarium <script>alert(1)</script>")
+    field("Code postal").input("310")
+    next(b for b in at.button if b.label == "Ajouter l'acteur").click()
+    at.run()
+    assert any("Code postal" in e.value and "'310'" in e.value for e in at.error)
+    assert staff_env.get("nouveau-1") is None
+
+    field("Code postal").input("31000")
+    next(b for b in at.button if b.label == "Ajouter l'acteur").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert staff_env.get("nouveau-1")["nom"] == "Planétarium <script>alert(1)</script>"
+
+    first = staff_env.list_actors().iloc[0]
+    next(r for r in at.radio if r.label == "Nouvel emplacement").set_value("Commune")
+    at.run()
+    next(s for s in at.selectbox if s.label == "Commune").set_value("31069")
+    next(b for b in at.button if b.label == "Déplacer").click()
+    at.run()
+    assert not at.exception, at.exception
+    moved = staff_env.get(first["id"])
+    assert (moved["code_insee"], moved["commune"], moved["latitude"], moved["version"]) == ("31069", "Blagnac", "", 2)
+
+
+def test_empty_store_is_seeded_from_the_shown_directory(tmp_path, monkeypatch, accounts):
+    monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CSTI_STAFF_ACCOUNTS", accounts)
+    st.cache_resource.clear()
+    at = login(open_page("pages/edition.py"), "alice", PASSWORD)
+    next(b for b in at.button if b.label.startswith("Initialiser")).click()
+    at.run()
+    assert not at.exception, at.exception
+    from geodata.directory import load_directory
+
+    shown = len(load_directory())
+    assert len(Store(tmp_path / STORE_FILE)) == shown
+    assert any(f"{shown} fiches" in s.value for s in at.success)
