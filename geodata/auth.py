@@ -148,6 +148,10 @@ class LoginThrottle:
         """Record a failed attempt; return the lockout now in force (seconds)."""
         now = self.clock()
         with self._lock:
+            if len(self._failures) > 10_000:  # many guessed names: keep only the keys still locked
+                live = {k for k, until in self._locked_until.items() if until > now}
+                self._failures = {k: v for k, v in self._failures.items() if k in live}
+                self._locked_until = {k: v for k, v in self._locked_until.items() if k in live}
             for key, free in zip(self._keys(user, session), (self.free_attempts, self.user_free_attempts)):
                 n = self._failures.get(key, 0) + 1
                 self._failures[key] = n

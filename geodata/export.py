@@ -44,6 +44,8 @@ PRIVATE_WARNING = (
     "EXPORT PRIVÉ : contient des données personnelles (personne contact, courriel, téléphone). "
     "Usage interne au réseau uniquement ; ne pas diffuser ni publier."
 )
+#: General metadata entries, in the order written to GeoPackage and CSV tables.
+_META_KEYS = ("titre", "producteur", "source", "date", "licence", "licence_url", "confidentialite", "systeme_de_coordonnees", "exporte_par")
 #: Decimals kept in GeoJSON coordinates (RFC 7946 §11.2: 6 decimals is about 10 cm).
 PRECISION = 6
 #: A CSV cell starting with one of these is taken for a formula by spreadsheets.
@@ -298,11 +300,20 @@ def field_descriptions(columns: Iterable[str]) -> dict[str, str]:
 
 
 def export_metadata(
-    layers: Mapping[str, gpd.GeoDataFrame], *, private: bool, source: str = "", crs: str = CRS_STORAGE, date: dt.date | None = None
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    private: bool,
+    source: str = "",
+    crs: str = CRS_STORAGE,
+    date: dt.date | None = None,
+    requested_by: str = "",
 ) -> dict:
-    """Metadata carried by an export: producer, source, date, licence, confidentiality, CRS, layers and fields."""
+    """Metadata carried by an export: producer, source, date, licence, confidentiality, CRS, layers and fields.
+
+    ``requested_by`` (the staff member) is recorded in private exports only.
+    """
     date = date or dt.date.today()
-    return {
+    meta = {
         "titre": "Carte de la culture scientifique en Occitanie : " + ", ".join(LAYERS[n].title if n in LAYERS else n for n in layers),
         "producteur": PRODUCER,
         "source": "; ".join(s for s in (source or "Annuaire des acteurs de la CSTI en Occitanie", GEOGRAPHY_SOURCE) if s),
@@ -322,6 +333,9 @@ def export_metadata(
             for name, layer in layers.items()
         },
     }
+    if private and requested_by:
+        meta["exporte_par"] = requested_by
+    return meta
 
 
 def export_file_name(base: str, fmt: str, *, private: bool, date: dt.date | None = None) -> str:
@@ -349,7 +363,12 @@ def _geometries_geojson(geoms: gpd.GeoSeries) -> list:
 def _json_records(props: pd.DataFrame) -> list[dict]:
     """Rows as dicts of plain Python values, missing values as None (JSON null)."""
     names = [str(c) for c in props.columns]
-    columns = [props[c].astype(object).where(props[c].notna(), None).tolist() for c in props.columns]
+    columns = []
+    for c in props.columns:
+        col = props[c]
+        if pd.api.types.is_float_dtype(col):
+            col = col.where(np.isfinite(col))  # JSON has no NaN or infinity: null
+        columns.append(col.astype(object).where(col.notna(), None).tolist())
     return [dict(zip(names, row)) for row in zip(*columns)]
 
 
@@ -392,8 +411,8 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: Path | str, *, meta
             layer.to_crs(crs), path, layer=name, driver="GPKG", append=path.exists(), use_arrow=True,
             layer_metadata={"IDENTIFIER": info.get("titre", name), "DESCRIPTION": f"{info.get('description', '')} {metadata['licence']}. {metadata['confidentialite']}".strip()},
         )
-    keys = ("titre", "producteur", "source", "date", "licence", "licence_url", "confidentialite", "systeme_de_coordonnees")
-    meta = pd.DataFrame({"cle": list(keys), "valeur": [str(metadata[k]) for k in keys]})
+    keys = [k for k in _META_KEYS if k in metadata]
+    meta = pd.DataFrame({"cle": keys, "valeur": [str(metadata[k]) for k in keys]})
     champs = pd.DataFrame(
         [(name, champ, desc) for name, info in metadata["couches"].items() for champ, desc in info["champs"].items()],
         columns=["couche", "champ", "description"],
@@ -452,8 +471,7 @@ def to_csv(layer: gpd.GeoDataFrame | pd.DataFrame, *, sep: str = ";") -> bytes:
 
 def metadata_table(metadata: Mapping) -> pd.DataFrame:
     """Metadata as a two-part table (general rows, then one row per layer field) for the CSV archive."""
-    keys = ("titre", "producteur", "source", "date", "licence", "licence_url", "confidentialite", "systeme_de_coordonnees")
-    rows = [("", k, str(metadata[k])) for k in keys]
+    rows = [("", k, str(metadata[k])) for k in _META_KEYS if k in metadata]
     rows += [(name, champ, desc) for name, info in metadata["couches"].items() for champ, desc in info["champs"].items()]
     return pd.DataFrame(rows, columns=["couche", "rubrique", "valeur"])
 
@@ -480,7 +498,15 @@ class ExportFile:
 
 
 def export_layers(
-    layers: Mapping[str, gpd.GeoDataFrame], fmt: str, *, private: bool, source: str = "", crs: str = CRS_STORAGE, sep: str = ";", base: str | None = None
+    layers: Mapping[str, gpd.GeoDataFrame],
+    fmt: str,
+    *,
+    private: bool,
+    source: str = "",
+    crs: str = CRS_STORAGE,
+    sep: str = ";",
+    base: str | None = None,
+    requested_by: str = "",
 ) -> ExportFile:
     """Serialise ``layers`` (from :func:`build_layers`) to one file with its metadata.
 
@@ -496,9 +522,9 @@ def export_layers(
     if fmt == "geojson":
         if len(layers) != 1:
             raise GeodataError(f"Un fichier GeoJSON contient une seule couche ({len(layers)} demandées) : choisissez GeoPackage ou exportez-les une à une.")
-        meta = export_metadata(layers, private=private, source=source, crs=CRS_STORAGE)
+        meta = export_metadata(layers, private=private, source=source, crs=CRS_STORAGE, requested_by=requested_by)
         return ExportFile(export_file_name(base, fmt, private=private), to_geojson(next(iter(layers.values())), metadata=meta), "application/geo+json")
-    meta = export_metadata(layers, private=private, source=source, crs=crs if fmt == "gpkg" else CRS_STORAGE)
+    meta = export_metadata(layers, private=private, source=source, crs=crs if fmt == "gpkg" else CRS_STORAGE, requested_by=requested_by)
     if fmt == "gpkg":
         return ExportFile(export_file_name(base, fmt, private=private), to_gpkg(layers, metadata=meta, crs=crs), "application/geopackage+sqlite3")
     return ExportFile(export_file_name(base, fmt, private=private), to_csv_zip(layers, metadata=meta, sep=sep), "application/zip")

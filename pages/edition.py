@@ -58,7 +58,14 @@ actors = store.list_actors()
 tab_edit, tab_add, tab_history, tab_survey = st.tabs(["Modifier, déplacer, supprimer", "Ajouter", "Historique", "Suivi de l'enquête"])
 
 with tab_edit:
-    labels = dict(zip(actors["id"], actors["nom"] + " — " + actors["commune"] + " (" + actors["id"] + ")"))
+    search = st.text_input("Rechercher un acteur (nom, commune ou identifiant)")
+    found = actors
+    if search.strip():
+        hay = actors["nom"] + " " + actors["commune"] + " " + actors["id"]
+        found = actors[hay.str.contains(search.strip(), case=False, regex=False)]
+    labels = dict(zip(found["id"].head(500), (found["nom"] + " — " + found["commune"] + " (" + found["id"] + ")").head(500)))
+    if len(found) > 500:
+        st.caption(f"{len(found)} acteurs trouvés : les 500 premiers sont proposés, précisez la recherche.")
     actor_id = st.selectbox("Acteur", list(labels), format_func=labels.get)
     record = store.get(actor_id) if actor_id else None
     if record is not None:

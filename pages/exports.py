@@ -45,7 +45,7 @@ choices = (tuple(deps), tuple(fams), tuple(types), text, tuple(names), fmt, crs,
 if st.button("Préparer le fichier", type="primary"):
     with user_errors():
         layers = build_layers(names, actors=actors, reference=terr.reference, qpv=terr.qpv, private=private)
-        st.session_state["export_file"] = (choices, export_layers(layers, fmt, private=private, crs=crs, sep=sep))
+        st.session_state["export_file"] = (choices, export_layers(layers, fmt, private=private, crs=crs, sep=sep, requested_by=user))
 made_for, ready = st.session_state.get("export_file", (None, None))
 if ready is not None and made_for == choices:
     label = f"{'🔒 Télécharger l’export PRIVÉ' if '-PRIVE' in ready.file_name else 'Télécharger'} {ready.file_name}"

@@ -245,3 +245,20 @@ def test_cli_public_and_private(tmp_path, monkeypatch, capsys):
     gpkg = tmp_path / "tout.gpkg"
     assert cli_main(["export", "--layer", "all", "--format", "gpkg", "--crs", "2154", "-o", str(gpkg)]) == 0
     assert {"acteurs", "communes", "departements", "metadonnees"} <= {r[0] for r in pyogrio.list_layers(gpkg)}
+
+
+def test_private_metadata_names_the_requester_public_does_not(layers, actors, reference):
+    public = json.loads(export.export_layers({"acteurs": layers["acteurs"]}, "geojson", private=False, requested_by="alice").data)
+    assert "exporte_par" not in public["metadata"]
+    private = export.build_layers(["acteurs"], actors=actors, reference=reference, private=True)
+    doc = json.loads(export.export_layers(private, "geojson", private=True, requested_by="alice").data)
+    assert doc["metadata"]["exporte_par"] == "alice"
+
+
+def test_geojson_writes_null_for_missing_and_infinite_numbers():
+    layer = gpd.GeoDataFrame({"x": [1.5, float("nan"), float("inf")], "s": ["a", None, "c"]},
+                             geometry=[shapely.Point(1, 43), None, shapely.Point(2, 44)], crs="EPSG:4326")
+    doc = json.loads(export.to_geojson(layer))
+    assert [f["properties"]["x"] for f in doc["features"]] == [1.5, None, None]
+    assert [f["properties"]["s"] for f in doc["features"]] == ["a", None, "c"]
+    assert doc["features"][1]["geometry"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -79,6 +80,7 @@ def run(args) -> int:
         qpv = terr.qpv
         if qpv is None and args.layer == ["all"]:
             names.remove("qpv")
+            print(f"Couche qpv omise : {terr.missing.get('qpv', 'aucun fichier QPV')}", file=sys.stderr)
         elif qpv is None:
             raise GeodataError(f"Couche 'qpv' indisponible : {terr.missing.get('qpv', 'aucun fichier QPV')}")
         if args.qpv_coverage:
@@ -88,16 +90,16 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     crs = CRS_METRIC if args.crs == "2154" else CRS_STORAGE
     if args.format == "gpkg":
-        write_gpkg(layers, out, metadata=export_metadata(layers, private=args.private, crs=crs), crs=crs)
+        write_gpkg(layers, out, metadata=export_metadata(layers, private=args.private, crs=crs, requested_by=user or ""), crs=crs)
     elif args.format == "csv" and out.suffix.lower() != ".zip":
         if len(layers) != 1:
             raise GeodataError(f"{len(layers)} couches en CSV : donnez un fichier .zip (-o export.zip) ou une seule --layer.")
         out.write_bytes(to_csv(next(iter(layers.values())), sep=args.sep))
         sidecar = out.with_name(f"{out.stem}-metadonnees.csv")
-        sidecar.write_bytes(to_csv(metadata_table(export_metadata(layers, private=args.private)), sep=args.sep))
+        sidecar.write_bytes(to_csv(metadata_table(export_metadata(layers, private=args.private, requested_by=user or "")), sep=args.sep))
         print(f"Métadonnées : {sidecar}")
     else:
-        out.write_bytes(export_layers(layers, args.format, private=args.private, sep=args.sep).data)
+        out.write_bytes(export_layers(layers, args.format, private=args.private, sep=args.sep, requested_by=user or "").data)
     counts = ", ".join(f"{name} ({len(layer)})" for name, layer in layers.items())
     print(f"Écrit : {out} — {counts}")
     if args.private:
