@@ -37,7 +37,7 @@ def actor_form(key: str, initial: dict, *, submit: str, with_id: bool = False) -
             current = initial.get(f.name, "")
             if f.name in CHOICES:
                 options = CHOICES[f.name] if current in CHOICES[f.name] else (current, *CHOICES[f.name])
-                values[f.name] = box.selectbox(label, options, index=options.index(current), help=f.description)
+                values[f.name] = box.selectbox(label, options, index=options.index(current), help=f.description, format_func=lambda v: v or "— (vide)")
             elif f.name in LONG:
                 values[f.name] = box.text_area(label, current, help=f.description)
             else:
@@ -155,7 +155,7 @@ with tab_history:
 with tab_survey:
     st.subheader("Réponses à l'enquête par département")
     st.dataframe(survey_followup(actors))
-    statuses = st.multiselect("Statuts à relancer", SURVEY_STATUSES, default=["non contacté", "envoyé"])
+    statuses = st.multiselect("Statuts à relancer", SURVEY_STATUSES, default=["non contacté", "envoyé"], placeholder="Choisir des statuts")
     todo = actors[actors["statut_enquete"].isin(statuses)]
     st.caption(f"{len(todo)} acteurs à relancer.")
     st.dataframe(todo[["nom", "commune", "code_postal", "statut_enquete", "contact_nom", "contact_email", "contact_telephone"]], hide_index=True)

@@ -18,16 +18,16 @@ with user_errors():
 
 st.subheader("Acteurs à exporter")
 c1, c2, c3 = st.columns(3)
-deps = c1.multiselect("Départements", DEPARTMENTS)
-fams = c2.multiselect("Familles", list(FAMILIES), format_func=FAMILIES.get)
-types = c3.multiselect("Types de structure", TYPES)
+deps = c1.multiselect("Départements", DEPARTMENTS, placeholder="Tous")
+fams = c2.multiselect("Familles", list(FAMILIES), format_func=FAMILIES.get, placeholder="Toutes")
+types = c3.multiselect("Types de structure", TYPES, placeholder="Tous")
 text = st.text_input("Nom ou commune contient")
 actors = filter_actors(directory, departements=deps, familles=fams, types=types, texte=text)
 st.caption(f"{len(actors)} acteurs sur {len(directory)} retenus (couches acteurs, Fab Labs, tourisme et indicateurs).")
 
 st.subheader("Couches et format")
 available = [n for n in LAYERS if n != "qpv" or terr.qpv is not None]
-names = st.multiselect("Couches", available, default=["acteurs"], format_func=lambda n: LAYERS[n].title)
+names = st.multiselect("Couches", available, default=["acteurs"], format_func=lambda n: LAYERS[n].title, placeholder="Choisir des couches")
 fmt = FORMATS[st.radio("Format", list(FORMATS), horizontal=True)]
 crs, sep = CRS_STORAGE, ";"
 if fmt == "gpkg":
