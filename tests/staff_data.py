@@ -1,9 +1,12 @@
 """Fixture actors for the staff tests: real sample places plus personal contacts that must never be published."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from geodata.actors import FIELD_NAMES
-from geodata.directory import read_sample
+
+SAMPLE_FILE = Path(__file__).resolve().parents[1] / "geodata" / "data" / "acteurs_exemple.csv"
 
 #: Values that may appear only in private exports and staff pages after login.
 PRIVATE_VALUES = ("Jeanne Secretdupont", "jeanne.secret@exemple-prive.fr", "06 99 88 77 66", "Paul Confidentiel", "paul.confidentiel@exemple-prive.fr")
@@ -11,7 +14,10 @@ PRIVATE_VALUES = ("Jeanne Secretdupont", "jeanne.secret@exemple-prive.fr", "06 9
 
 def private_actors(n: int = 12) -> pd.DataFrame:
     """``n`` sample actors, the first ones carrying contact persons, e-mails and phones."""
-    df = read_sample().head(n).copy()
+    df = pd.read_csv(SAMPLE_FILE, dtype=str, keep_default_na=False).head(n)
+    for name in FIELD_NAMES:
+        if name not in df.columns:
+            df[name] = ""
     df["contact_nom"] = ""
     df["contact_email"] = ""
     df["contact_telephone"] = ""

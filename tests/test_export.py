@@ -15,10 +15,10 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from geodata import export
-from geodata.actors import PRIVATE_FIELDS
+from geodata.actors import PRIVATE_FIELDS, families
 from geodata.cli import main as cli_main
-from geodata.directory import enrich, place_at_communes
 from geodata.errors import GeodataError
+from geodata.territory import communes_at
 from tests.staff_data import PRIVATE_VALUES, private_actors
 
 HOSTILE = ["=HYPERLINK(\"http://x\",\"clic\")", "+33 1 23", "-2+3", "@SOMME(A1)", "\tcaché", "\rretour"]
@@ -26,11 +26,19 @@ HOSTILE = ["=HYPERLINK(\"http://x\",\"clic\")", "+33 1 23", "-2+3", "@SOMME(A1)"
 
 @pytest.fixture(scope="module")
 def actors(reference) -> gpd.GeoDataFrame:
+    """Actors placed at communes of every department (one left unplaced), as the directory hands them over."""
     raw = private_actors(20)
     raw.loc[2, "nom"] = HOSTILE[0]
     raw.loc[3, "nom"] = "Café « Sciences » & Cie <b>"
-    raw.loc[4, ["latitude", "longitude"]] = ["43.1234567891", "-0.1234567891"]  # west of Greenwich, too precise
-    return enrich(place_at_communes(raw, reference), reference)
+    communes = reference.communes.sort_values("code_insee").groupby("code_departement").head(2).reset_index(drop=True)
+    lon, lat = communes["point_lon"].to_numpy()[:20].copy(), communes["point_lat"].to_numpy()[:20].copy()
+    lon[4], lat[4] = -0.1234567891, 43.1234567891  # west of Greenwich, too precise
+    lon[5], lat[5] = float("nan"), float("nan")  # not placed
+    gdf = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    gdf["code_insee_lieu"] = communes_at(reference.communes, gdf.geometry.x, gdf.geometry.y).to_numpy()
+    gdf["code_departement"] = gdf["code_insee_lieu"].str[:2]
+    gdf["famille"] = families(gdf)
+    return gdf
 
 
 @pytest.fixture(scope="module")

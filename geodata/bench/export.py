@@ -8,14 +8,17 @@ import pandas as pd
 
 from geodata.actors import FIELD_NAMES
 from geodata.bench import Row, fmt_bytes, fmt_s, measure
-from geodata.directory import read_sample
+from geodata.directory import SAMPLE_FILE
 from geodata.export import actors_layer, export_layers
 from geodata.territory import CRS_STORAGE
 
 
 def synthetic_actors(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:
     """``n`` actors: the sample's rows repeated with new ids, private contacts filled, scattered over Occitanie."""
-    sample = read_sample()
+    sample = pd.read_csv(SAMPLE_FILE, dtype=str, keep_default_na=False)
+    for name in FIELD_NAMES:
+        if name not in sample.columns:
+            sample[name] = ""
     reps = sample.iloc[np.arange(n) % len(sample)].reset_index(drop=True)
     rng = np.random.default_rng(seed)
     reps["id"] = [f"bench-{i:06d}" for i in range(n)]
