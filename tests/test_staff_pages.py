@@ -318,3 +318,137 @@ def test_empty_store_is_seeded_from_the_shown_directory(tmp_path, monkeypatch, a
     shown = len(load_directory())
     assert len(Store(tmp_path / STORE_FILE)) == shown
     assert any(f"{shown} fiches" in s.value for s in at.success)
+
+
+# -- OpenID Connect end to end, against a loopback provider ----------------------------------------------------------
+
+
+class _Provider:
+    """A minimal OpenID Connect provider on 127.0.0.1: discovery, authorize, token (RS256 id_token), JWKS."""
+
+    def __init__(self, email: str):
+        import http.server
+        import json
+        import threading
+        import urllib.parse
+
+        from joserfc import jwt
+        from joserfc.jwk import RSAKey
+
+        self.email = email
+        key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+        nonces: dict[str, str] = {}
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _json(self, payload):
+                body = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                if url.path == "/.well-known/openid-configuration":
+                    self._json({"issuer": provider.base, "authorization_endpoint": f"{provider.base}/authorize",
+                                "token_endpoint": f"{provider.base}/token", "jwks_uri": f"{provider.base}/jwks",
+                                "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                                "id_token_signing_alg_values_supported": ["RS256"]})
+                elif url.path == "/jwks":
+                    self._json({"keys": [key.as_dict(private=False)]})
+                elif url.path == "/authorize":
+                    nonces["code-1"] = query.get("nonce", "")
+                    target = f"{query['redirect_uri']}?{urllib.parse.urlencode({'code': 'code-1', 'state': query['state']})}"
+                    self.send_response(302)
+                    self.send_header("Location", target)
+                    self.end_headers()
+                else:
+                    self.send_error(404)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                now = int(time.time())
+                claims = {"iss": provider.base, "sub": "agent-1", "aud": "csti", "iat": now, "exp": now + 600,
+                          "nonce": nonces.get(form.get("code", ""), ""), "email": provider.email, "email_verified": True}
+                token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
+                self._json({"access_token": "a", "token_type": "Bearer", "expires_in": 600, "id_token": token})
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("email", "allowed"), [("alice@reseau-csti.fr", True), ("mallory@ailleurs.fr", False)])
+def test_openid_connect_end_to_end(staff_env, tmp_path, cache_dir, email, allowed):
+    pytest.importorskip("authlib")
+    pytest.importorskip("joserfc")
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Chromium absent")
+    provider = _Provider(email)
+    port = _free_port()
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'staff_emails = ["alice@reseau-csti.fr"]\n[auth]\nredirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        f'cookie_secret = "{"s" * 40}"\nclient_id = "csti"\nclient_secret = "secret"\n'
+        f'server_metadata_url = "{provider.base}/.well-known/openid-configuration"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "CSTI_DATA_DIR": str(tmp_path), "CSTI_CACHE_DIR": str(cache_dir), "CSTI_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--secrets.files", str(secrets)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+    try:
+        for _ in range(120):
+            try:
+                if _get(f"{base}/_stcore/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.25)
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+            try:
+                page = browser.new_page()
+                page.goto(f"{base}/edition")
+                page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
+                assert "Grotte de Niaux" not in page.content()
+                page.get_by_role("button", name="Se connecter").click()
+                for _ in range(120):  # provider round trip, then Streamlit sets its identity cookie
+                    if any(c["name"] == "_streamlit_user" for c in page.context.cookies()):
+                        break
+                    time.sleep(0.25)
+                else:
+                    pytest.fail("aucun cookie d'identité après la connexion OpenID Connect")
+                page.wait_for_load_state()
+                page.goto(f"{base}/edition")
+                if allowed:
+                    page.get_by_text("Modifier, déplacer, supprimer").wait_for(timeout=30_000)
+                    assert "alice@reseau-csti.fr" in page.content()
+                else:
+                    page.get_by_text("pas autorisé").wait_for(timeout=30_000)
+                    html = page.content()
+                    assert all(value not in html for value in (*PRIVATE_VALUES, *STORE_ONLY))
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        provider.close()
