@@ -431,12 +431,9 @@ def test_openid_connect_end_to_end(staff_env, tmp_path, cache_dir, email, allowe
                 page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
                 assert "Grotte de Niaux" not in page.content()
                 page.get_by_role("button", name="Se connecter").click()
-                for _ in range(120):  # provider round trip, then Streamlit sets its identity cookie
-                    if any(c["name"] == "_streamlit_user" for c in page.context.cookies()):
-                        break
-                    time.sleep(0.25)
-                else:
-                    pytest.fail("aucun cookie d'identité après la connexion OpenID Connect")
+                # Provider round trip; Streamlit's callback sets its identity cookie and sends the browser home.
+                page.wait_for_url(lambda url: url.rstrip("/") in (base, f"{base}/carte") and any(
+                    c["name"] == "_streamlit_user" for c in page.context.cookies()), timeout=60_000)
                 page.wait_for_load_state()
                 page.goto(f"{base}/edition")
                 if allowed:
