@@ -39,7 +39,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--private", action="store_true",
                         help=f"inclure les données personnelles (demande {auth.ENV_USER} et {auth.ENV_PASSWORD} d'un compte équipe)")
     parser.add_argument("--crs", choices=("4326", "2154"), default="4326", help="CRS du GeoPackage : 4326 (WGS 84) ou 2154 (Lambert-93)")
-    parser.add_argument("--sep", choices=(";", ","), default=";", help="séparateur CSV (« ; » pour les tableurs français, virgule décimale)")
+    parser.add_argument("--sep", choices=(";", ","), default=";", metavar="SEP", help="séparateur CSV : « ; » (défaut, tableurs français, virgule décimale) ou « , »")
     parser.add_argument("--departement", action="append", metavar="CODE", help="ne garder que les acteurs de ce département (répétable)")
     parser.add_argument("--famille", action="append", metavar="FAMILLE", help="ne garder que cette famille d'acteurs (cercle1, fablab…)")
     parser.add_argument("--qpv", help="fichier QPV (sinon celui des réglages CSTI_QPV_FILE)")
