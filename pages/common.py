@@ -55,6 +55,13 @@ def _forget_local_login() -> None:
     st.session_state.pop("staff_user", None)
 
 
+def _accounts_or_none(secrets: dict) -> dict:
+    try:
+        return auth.load_accounts(secrets=secrets)
+    except auth.AuthenticationError:
+        return {}
+
+
 def require_staff() -> str:
     """Return the logged-in staff member; otherwise show only a login form and stop the page.
 
@@ -67,6 +74,9 @@ def require_staff() -> str:
     if secrets.get("auth"):
         return _require_oidc(secrets)
     user = st.session_state.get("staff_user")
+    if user and user not in _accounts_or_none(secrets):  # account removed since: access ends at once
+        _forget_local_login()
+        user = None
     if user:
         _logout_button(user, _forget_local_login)
         return user

@@ -449,3 +449,12 @@ def test_openid_connect_end_to_end(staff_env, tmp_path, cache_dir, email, allowe
         proc.terminate()
         proc.wait(timeout=20)
         provider.close()
+
+
+def test_removing_an_account_ends_its_session(staff_env, monkeypatch, accounts):
+    at = login(open_page("pages/edition.py"), "bob", PASSWORD)
+    assert "Grotte de Niaux" in all_text(at)
+    monkeypatch.setenv("CSTI_STAFF_ACCOUNTS", ";".join(a for a in accounts.split(";") if not a.startswith("bob:")))
+    at.run()
+    assert [t.label for t in at.text_input] == ["Identifiant", "Mot de passe"]
+    assert "Grotte de Niaux" not in all_text(at)
