@@ -62,6 +62,24 @@ def _accounts_or_none(secrets: dict) -> dict:
         return {}
 
 
+def _require_oidc(secrets: dict) -> str:
+    if not st.user.is_logged_in:
+        st.info("Espace réservé à l'équipe du réseau : connectez-vous pour continuer.")
+        providers = [k for k, v in secrets["auth"].items() if isinstance(v, dict)]
+        if "client_id" in secrets["auth"] or not providers:
+            st.button("Se connecter", on_click=st.login)
+        for provider in providers:
+            st.button(f"Se connecter ({provider})", on_click=st.login, args=(provider,), key=f"login_{provider}")
+        st.stop()
+    email = str(st.user.get("email") or "").strip().lower()
+    if email not in auth.allowed_emails(secrets=secrets):
+        st.error(f"Le compte {email or 'sans courriel'!r} n'est pas autorisé dans l'espace équipe : demandez à l'ajouter à « staff_emails ».")
+        st.button("Se déconnecter", on_click=st.logout)
+        st.stop()
+    _logout_button(email, st.logout)
+    return email
+
+
 def require_staff() -> str:
     """Return the logged-in staff member; otherwise show only a login form and stop the page.
 
@@ -95,21 +113,3 @@ def require_staff() -> str:
             st.session_state["staff_user"] = user
             st.rerun()
     st.stop()
-
-
-def _require_oidc(secrets: dict) -> str:
-    if not st.user.is_logged_in:
-        st.info("Espace réservé à l'équipe du réseau : connectez-vous pour continuer.")
-        providers = [k for k, v in secrets["auth"].items() if isinstance(v, dict)]
-        if "client_id" in secrets["auth"] or not providers:
-            st.button("Se connecter", on_click=st.login)
-        for provider in providers:
-            st.button(f"Se connecter ({provider})", on_click=st.login, args=(provider,), key=f"login_{provider}")
-        st.stop()
-    email = str(st.user.get("email") or "").strip().lower()
-    if email not in auth.allowed_emails(secrets=secrets):
-        st.error(f"Le compte {email or 'sans courriel'!r} n'est pas autorisé dans l'espace équipe : demandez à l'ajouter à « staff_emails ».")
-        st.button("Se déconnecter", on_click=st.logout)
-        st.stop()
-    _logout_button(email, st.logout)
-    return email
