@@ -1,5 +1,6 @@
 """Staff pages through app.py: nothing but a login form without a login, editing with conflicts, exports; HTTP check."""
 
+import concurrent.futures
 import os
 import socket
 import subprocess
@@ -215,34 +216,54 @@ def test_http_responses_never_carry_private_values(server):
     assert seen >= 5
 
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+
+def with_chromium(work):
+    """Run ``work(browser)`` with Debian's Chromium in a thread of its own.
+
+    Playwright's sync API refuses a thread whose asyncio loop is taken (another test module
+    may keep a session-wide Playwright open in the main thread).
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Chromium absent")
+
+    def run():
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                return work(browser)
+            finally:
+                browser.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
 @pytest.mark.browser
 def test_browser_sees_only_the_login_form(server):
     """What a real browser renders over the websocket: the login form, no stored data."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Chromium absent")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        try:
-            page = browser.new_page()
-            for path in ("/edition", "/exports", "/import"):
-                page.goto(server + path)
-                page.get_by_text("Espace réservé à l'équipe").wait_for(timeout=30_000)
-                page.get_by_label("Mot de passe").wait_for(timeout=10_000)
-                html = page.content()
-                for value in (*PRIVATE_VALUES, *STORE_ONLY):
-                    assert value not in html, (path, value)
-            # After a login in the browser, staff data does show: the check above can see it when present.
-            page.goto(server + "/edition")
-            page.get_by_label("Identifiant").fill("alice")
-            page.get_by_label("Mot de passe").fill(PASSWORD)
-            page.get_by_role("button", name="Se connecter").click()
-            page.get_by_text("Se déconnecter").wait_for(timeout=30_000)
-            page.get_by_text("Modifier, déplacer, supprimer").wait_for(timeout=30_000)
-            assert "Espace réservé" not in page.content()
-        finally:
-            browser.close()
+
+    def work(browser):
+        page = browser.new_page()
+        for path in ("/edition", "/exports", "/import"):
+            page.goto(server + path)
+            page.get_by_text("Espace réservé à l'équipe").wait_for(timeout=30_000)
+            page.get_by_label("Mot de passe").wait_for(timeout=10_000)
+            html = page.content()
+            for value in (*PRIVATE_VALUES, *STORE_ONLY):
+                assert value not in html, (path, value)
+        # After a login in the browser, staff data does show: the check above can see it when present.
+        page.goto(server + "/edition")
+        page.get_by_label("Identifiant").fill("alice")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_text("Se déconnecter").wait_for(timeout=30_000)
+        page.get_by_text("Modifier, déplacer, supprimer").wait_for(timeout=30_000)
+        assert "Espace réservé" not in page.content()
+
+    with_chromium(work)
 
 
 OIDC = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "csti",
@@ -395,9 +416,6 @@ class _Provider:
 def test_openid_connect_end_to_end(staff_env, tmp_path, cache_dir, email, allowed):
     pytest.importorskip("authlib")
     pytest.importorskip("joserfc")
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Chromium absent")
     provider = _Provider(email)
     port = _free_port()
     secrets = tmp_path / "secrets.toml"
@@ -414,7 +432,26 @@ def test_openid_connect_end_to_end(staff_env, tmp_path, cache_dir, email, allowe
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+    def work(browser):
+        page = browser.new_page()
+        page.goto(f"{base}/edition")
+        page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
+        assert "Grotte de Niaux" not in page.content()
+        page.get_by_role("button", name="Se connecter").click()
+        # Provider round trip; Streamlit's callback sets its identity cookie and sends the browser home.
+        page.wait_for_url(lambda url: url.rstrip("/") in (base, f"{base}/carte") and any(
+            c["name"] == "_streamlit_user" for c in page.context.cookies()), timeout=60_000)
+        page.wait_for_load_state()
+        page.goto(f"{base}/edition")
+        if allowed:
+            page.get_by_text("Modifier, déplacer, supprimer").wait_for(timeout=30_000)
+            assert "alice@reseau-csti.fr" in page.content()
+        else:
+            page.get_by_text("pas autorisé").wait_for(timeout=30_000)
+            html = page.content()
+            assert all(value not in html for value in (*PRIVATE_VALUES, *STORE_ONLY))
+
     try:
         for _ in range(120):
             try:
@@ -423,28 +460,7 @@ def test_openid_connect_end_to_end(staff_env, tmp_path, cache_dir, email, allowe
             except OSError:
                 pass
             time.sleep(0.25)
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-            try:
-                page = browser.new_page()
-                page.goto(f"{base}/edition")
-                page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
-                assert "Grotte de Niaux" not in page.content()
-                page.get_by_role("button", name="Se connecter").click()
-                # Provider round trip; Streamlit's callback sets its identity cookie and sends the browser home.
-                page.wait_for_url(lambda url: url.rstrip("/") in (base, f"{base}/carte") and any(
-                    c["name"] == "_streamlit_user" for c in page.context.cookies()), timeout=60_000)
-                page.wait_for_load_state()
-                page.goto(f"{base}/edition")
-                if allowed:
-                    page.get_by_text("Modifier, déplacer, supprimer").wait_for(timeout=30_000)
-                    assert "alice@reseau-csti.fr" in page.content()
-                else:
-                    page.get_by_text("pas autorisé").wait_for(timeout=30_000)
-                    html = page.content()
-                    assert all(value not in html for value in (*PRIVATE_VALUES, *STORE_ONLY))
-            finally:
-                browser.close()
+        with_chromium(work)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
