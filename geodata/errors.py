@@ -19,3 +19,7 @@ class LayerUnavailableError(GeodataError):
 
 class NetworkError(GeodataError):
     """A remote service could not be reached or answered with an error."""
+
+
+class ConflictError(GeodataError):
+    """A change was made from a stale copy: someone else changed the record in between."""

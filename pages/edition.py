@@ -1,9 +1,161 @@
-"""Page « Édition de l'annuaire »."""
+"""Page « Édition de l'annuaire » : ajouter, modifier, déplacer, supprimer un acteur ; historique réversible ; suivi de l'enquête."""
 
+import pandas as pd
 import streamlit as st
 
-from pages.common import not_ready, require_staff
+from geodata.actors import FIELD_NAMES, FIELDS, SURVEY_STATUSES, TYPES
+from geodata.directory import load_directory
+from geodata.errors import ConflictError
+from geodata.store import default_store, survey_followup
+from pages.common import require_staff, territory, user_errors
+
+CHOICES = {"type_structure": ("", *TYPES), "cercle": ("", "1", "2", "3"), "statut_enquete": ("", *SURVEY_STATUSES)}
+LONG = {"presentation_resume", "presentation_detail"}
 
 st.title("Édition de l'annuaire")
-require_staff()
-not_ready(6, "l'édition de l'annuaire avec historique")
+user = require_staff()
+store = default_store()
+if flash := st.session_state.pop("edition_flash", None):
+    st.success(flash)
+
+
+def done(message: str) -> None:
+    st.session_state["edition_flash"] = message
+    st.rerun()
+
+
+def actor_form(key: str, initial: dict, *, submit: str, with_id: bool = False) -> dict | None:
+    """Every field of the schema; returns the typed values when the form is submitted."""
+    values = {}
+    with st.form(key):
+        if with_id:
+            values["id"] = st.text_input("Identifiant (vide = généré)")
+        cols = st.columns(2)
+        for i, f in enumerate(x for x in FIELDS if x.name != "id"):
+            box = cols[i % 2]
+            label = f"{f.label} 🔒" if f.private else f.label
+            current = initial.get(f.name, "")
+            if f.name in CHOICES:
+                options = CHOICES[f.name] if current in CHOICES[f.name] else (current, *CHOICES[f.name])
+                values[f.name] = box.selectbox(label, options, index=options.index(current), help=f.description, format_func=lambda v: v or "— (vide)")
+            elif f.name in LONG:
+                values[f.name] = box.text_area(label, current, help=f.description)
+            else:
+                values[f.name] = box.text_input(label, current, help=f.description)
+        return values if st.form_submit_button(submit) else None
+
+
+if store.is_empty():
+    st.info("L'annuaire modifiable est vide : la carte montre l'annuaire d'exemple (ou CSTI_ACTORS_FILE). Initialisez-le pour le modifier.")
+    if st.button("Initialiser l'annuaire modifiable avec l'annuaire affiché"):
+        with user_errors():
+            shown = load_directory(reference=territory().reference)
+            counts = store.replace_all(pd.DataFrame(shown[[c for c in FIELD_NAMES if c in shown.columns]]), user=user)
+        done(f"Annuaire initialisé : {counts['ajoutés']} fiches.")
+    st.stop()
+
+actors = store.list_actors()
+tab_edit, tab_add, tab_history, tab_survey = st.tabs(["Modifier, déplacer, supprimer", "Ajouter", "Historique", "Suivi de l'enquête"])
+
+with tab_edit:
+    search = st.text_input("Rechercher un acteur (nom, commune ou identifiant)")
+    found = actors
+    if search.strip():
+        hay = actors["nom"] + " " + actors["commune"] + " " + actors["id"]
+        found = actors[hay.str.contains(search.strip(), case=False, regex=False)]
+    labels = dict(zip(found["id"].head(500), (found["nom"] + " — " + found["commune"] + " (" + found["id"] + ")").head(500)))
+    if len(found) > 500:
+        st.caption(f"{len(found)} acteurs trouvés : les 500 premiers sont proposés, précisez la recherche.")
+    actor_id = st.selectbox("Acteur", list(labels), format_func=labels.get)
+    record = store.get(actor_id) if actor_id else None
+    if record is not None:
+        # The version the form was opened at: a save with an older version is a conflict, never a silent overwrite.
+        loaded = st.session_state.setdefault(f"version_{actor_id}", record["version"])
+        if loaded != record["version"]:
+            st.warning(f"Cette fiche a été modifiée depuis son ouverture (version {record['version']}, ouverte en version {loaded}).")
+            if st.button("Recharger la fiche (vos saisies non enregistrées seront perdues)"):
+                st.session_state[f"version_{actor_id}"] = record["version"]
+                st.rerun()
+        st.caption(f"Version {loaded} · identifiant {actor_id}")
+        changes = actor_form(f"edit_{actor_id}_{loaded}", record, submit="Enregistrer")
+        if changes is not None:
+            with user_errors():
+                try:
+                    saved = store.update(actor_id, changes, expected_version=loaded, user=user)
+                except ConflictError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state[f"version_{actor_id}"] = saved["version"]
+                    done(f"Fiche enregistrée (version {saved['version']}).")
+        with st.expander("Déplacer"):
+            how = st.radio("Nouvel emplacement", ["Coordonnées", "Commune"], horizontal=True, key=f"how_{actor_id}")
+            communes = territory().reference.communes
+            with st.form(f"move_{actor_id}_{loaded}"):
+                if how == "Coordonnées":
+                    lon = st.text_input("Longitude (WGS 84)", record["longitude"])
+                    lat = st.text_input("Latitude (WGS 84)", record["latitude"])
+                    target = {"lon": lon, "lat": lat}
+                else:
+                    options = list(communes["code_insee"])
+                    names = dict(zip(communes["code_insee"], communes["nom"] + " (" + communes["code_insee"] + ")"))
+                    code = st.selectbox("Commune", options, format_func=names.get,
+                                        index=options.index(record["code_insee"]) if record["code_insee"] in options else 0)
+                    target = {"code_insee": code, "commune": str(communes.set_index("code_insee").at[code, "nom"])}
+                if st.form_submit_button("Déplacer"):
+                    with user_errors():
+                        try:
+                            saved = store.move(actor_id, expected_version=loaded, user=user, **target)
+                        except ConflictError as exc:
+                            st.error(str(exc))
+                        else:
+                            st.session_state[f"version_{actor_id}"] = saved["version"]
+                            done(f"Fiche déplacée (version {saved['version']}).")
+        with st.expander("Supprimer"):
+            sure = st.checkbox(f"Je confirme la suppression de « {record['nom']} » (restaurable depuis l'historique)", key=f"sure_{actor_id}")
+            if st.button("Supprimer la fiche", disabled=not sure, key=f"delete_{actor_id}"):
+                with user_errors():
+                    try:
+                        store.delete(actor_id, expected_version=loaded, user=user)
+                    except ConflictError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.session_state.pop(f"version_{actor_id}", None)
+                        done(f"Fiche « {record['nom']} » supprimée : l'historique permet de la restaurer.")
+
+with tab_add:
+    new = actor_form("add_actor", {"statut_enquete": "non contacté"}, submit="Ajouter l'acteur", with_id=True)
+    if new is not None:
+        with user_errors():
+            added = store.add(new, user=user)
+        done(f"Acteur {added['nom']!r} ajouté (identifiant {added['id']}).")
+
+with tab_history:
+    history = store.history()
+    if history.empty:
+        st.write("Aucun changement enregistré.")
+    else:
+        shown = history.head(500).assign(champs=lambda h: h["fields"].map(", ".join))
+        st.dataframe(shown[["change_id", "at", "user", "action", "actor_id", "nom", "champs", "reverts"]], hide_index=True,
+                     column_config={"change_id": "N°", "at": "Date (UTC)", "user": "Par", "actor_id": "Identifiant", "reverts": "Annule le n°"})
+        change_id = st.selectbox("Changement", list(history["change_id"]), format_func=lambda c: f"n° {c}")
+        row = history.set_index("change_id").loc[change_id]
+        diff = pd.DataFrame({"champ": row["fields"],
+                             "avant": [(row["before"] or {}).get(n, "") for n in row["fields"]],
+                             "après": [(row["after"] or {}).get(n, "") for n in row["fields"]]})
+        st.dataframe(diff, hide_index=True)
+        if st.button("Annuler ce changement", key="revert"):
+            with user_errors():
+                try:
+                    restored = store.revert(int(change_id), user=user)
+                except ConflictError as exc:
+                    st.error(str(exc))
+                else:
+                    done("Changement annulé." + (f" Fiche {restored['nom']!r} en version {restored['version']}." if restored else ""))
+
+with tab_survey:
+    st.subheader("Réponses à l'enquête par département")
+    st.dataframe(survey_followup(actors))
+    statuses = st.multiselect("Statuts à relancer", SURVEY_STATUSES, default=["non contacté", "envoyé"], placeholder="Choisir des statuts")
+    todo = actors[actors["statut_enquete"].isin(statuses)]
+    st.caption(f"{len(todo)} acteurs à relancer.")
+    st.dataframe(todo[["nom", "commune", "code_postal", "statut_enquete", "contact_nom", "contact_email", "contact_telephone"]], hide_index=True)

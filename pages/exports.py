@@ -1,9 +1,52 @@
-"""Page « Exports »."""
+"""Page « Exports » : couches en GeoJSON, GeoPackage ou CSV, publiques par défaut, privées sur demande explicite."""
 
 import streamlit as st
 
-from pages.common import not_ready, require_staff
+from geodata.actors import FAMILIES, TYPES
+from geodata.directory import load_directory
+from geodata.export import CRS_METRIC, CRS_STORAGE, LAYERS, PRIVATE_WARNING, build_layers, export_layers, filter_actors
+from geodata.territory import DEPARTMENTS
+from pages.common import require_staff, territory, user_errors
+
+FORMATS = {"GeoJSON (une couche, WGS 84)": "geojson", "GeoPackage (plusieurs couches, QGIS)": "gpkg", "CSV pour tableur (archive ZIP)": "csv"}
 
 st.title("Exports")
-require_staff()
-not_ready(6, "les exports GeoJSON, GeoPackage et CSV")
+user = require_staff()
+terr = territory()
+with user_errors():
+    directory = load_directory(reference=terr.reference)
+
+st.subheader("Acteurs à exporter")
+c1, c2, c3 = st.columns(3)
+deps = c1.multiselect("Départements", DEPARTMENTS, placeholder="Tous")
+fams = c2.multiselect("Familles", list(FAMILIES), format_func=FAMILIES.get, placeholder="Toutes")
+types = c3.multiselect("Types de structure", TYPES, placeholder="Tous")
+text = st.text_input("Nom ou commune contient")
+actors = filter_actors(directory, departements=deps, familles=fams, types=types, texte=text)
+st.caption(f"{len(actors)} acteurs sur {len(directory)} retenus (couches acteurs, Fab Labs, tourisme et indicateurs).")
+
+st.subheader("Couches et format")
+available = [n for n in LAYERS if n != "qpv" or terr.qpv is not None]
+names = st.multiselect("Couches", available, default=["acteurs"], format_func=lambda n: LAYERS[n].title, placeholder="Choisir des couches")
+fmt = FORMATS[st.radio("Format", list(FORMATS), horizontal=True)]
+crs, sep = CRS_STORAGE, ";"
+if fmt == "gpkg":
+    crs = st.radio("Système de coordonnées", [CRS_STORAGE, CRS_METRIC], horizontal=True,
+                   format_func={CRS_STORAGE: "WGS 84 (EPSG:4326)", CRS_METRIC: "Lambert-93 (EPSG:2154)"}.get)
+elif fmt == "csv":
+    sep = st.radio("Séparateur", [";", ","], horizontal=True, format_func={";": "point-virgule (tableur français)", ",": "virgule"}.get)
+
+private = st.toggle("Export PRIVÉ : inclure les données personnelles (personne contact, courriel, téléphone)")
+if private:
+    st.warning(f"{PRIVATE_WARNING} Demandé par {user}.")
+
+# A prepared file is offered only while the choices that made it are unchanged.
+choices = (tuple(deps), tuple(fams), tuple(types), text, tuple(names), fmt, crs, sep, private, user)
+if st.button("Préparer le fichier", type="primary"):
+    with user_errors():
+        layers = build_layers(names, actors=actors, reference=terr.reference, qpv=terr.qpv, private=private)
+        st.session_state["export_file"] = (choices, export_layers(layers, fmt, private=private, crs=crs, sep=sep, requested_by=user))
+made_for, ready = st.session_state.get("export_file", (None, None))
+if ready is not None and made_for == choices:
+    label = f"{'🔒 Télécharger l’export PRIVÉ' if '-PRIVE' in ready.file_name else 'Télécharger'} {ready.file_name}"
+    st.download_button(label, ready.data, file_name=ready.file_name, mime=ready.mime)

