@@ -192,13 +192,43 @@ def _digest(*parts) -> str:
     return h.hexdigest()[:24]
 
 
-def _cache_key(source: Path, territory: Territory, settings: Settings) -> str:
+def store_path(settings: Settings) -> Path:
+    """The staff store (SQLite) whose content, once seeded, is the directory of the app."""
+    from geodata.store import STORE_FILE
+
+    return Path(settings.data_dir) / STORE_FILE
+
+
+def directory_source(settings: Settings | None = None) -> tuple[str, str]:
+    """Where the app's directory comes from and a token that changes whenever it changes.
+
+    The staff store wins once it holds actors; else ``CSTI_ACTORS_FILE``; else the embedded sample.
+    Pages pass the token to their cache so an edit shows on the public map at the next rerun.
+    """
+    settings = settings or get_settings()
+    path = store_path(settings)
+    if path.exists():
+        from geodata.store import Store
+
+        if not Store(path).is_empty():
+            stat = path.stat()
+            return "annuaire de l'équipe", f"store:{stat.st_mtime_ns}:{stat.st_size}"
+    source = Path(settings.actors_file) if settings.actors_file else SAMPLE_FILE
+    label = f"fichier {source.name}" if settings.actors_file else "annuaire d'exemple embarqué"
+    try:
+        stat = source.stat()
+    except OSError:
+        return label, f"file:{source}:absent"
+    return label, f"file:{source}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def _cache_key(source: Path | bytes, territory: Territory, settings: Settings) -> str:
     corr = corrections_mod.corrections_path(settings)
     geocache = default_cache(settings).path
     qpv = territory.qpv
     return _digest(
         CACHE_VERSION,
-        source.read_bytes(),
+        source if isinstance(source, bytes) else source.read_bytes(),
         json.dumps({k: territory.reference.meta.get(k) for k in ("source_version", "schema_version")}, sort_keys=True),
         "" if qpv is None else f"{len(qpv)}|{','.join(sorted(qpv['code_qp'].astype(str)))}",
         ",".join(territory.rural.columns),
@@ -208,10 +238,21 @@ def _cache_key(source: Path, territory: Territory, settings: Settings) -> str:
     )
 
 
+def _stored_actors(settings: Settings) -> pd.DataFrame | None:
+    path = store_path(settings)
+    if not path.exists():
+        return None
+    from geodata.store import Store
+
+    store = Store(path)
+    return None if store.is_empty() else store.list_actors()
+
+
 def load_directory(
     *, settings: Settings | None = None, reference: Reference | None = None, territory: Territory | None = None
 ) -> gpd.GeoDataFrame:
-    """The directory shown by the app: ``CSTI_ACTORS_FILE`` or the embedded sample, placed and enriched.
+    """The directory shown by the app, placed and enriched: the staff store once seeded, else
+    ``CSTI_ACTORS_FILE``, else the embedded sample (see :func:`directory_source`).
 
     Works offline (cache of earlier geocoding answers, then the commune gazetteer). The result is
     kept on disk in ``settings.cache_dir/annuaire``, keyed by the input file, the reference, the
@@ -223,9 +264,13 @@ def load_directory(
         if reference is not None:
             territory.reference = reference
     source = Path(settings.actors_file) if settings.actors_file else SAMPLE_FILE
+    stored = _stored_actors(settings)
     folder = Path(settings.cache_dir) / "annuaire"
     try:
-        key = _cache_key(source, territory, settings) if source.exists() else ""
+        if stored is not None:
+            key = _cache_key(stored.to_csv(index=False).encode("utf-8"), territory, settings)
+        else:
+            key = _cache_key(source, territory, settings) if source.exists() else ""
     except OSError:
         key = ""
     cached = folder / f"{key}.parquet"
@@ -234,9 +279,13 @@ def load_directory(
             return gpd.read_parquet(cached)
         except (OSError, ValueError):
             pass
-    result = read_actors(source, settings=settings)
-    result_rejected = len(result.rejected)
-    gdf = place_and_enrich(result.actors, territory, settings=settings, offline=True)
+    if stored is not None:
+        # Store rows were validated when saved: they go straight to placement.
+        actors, result_rejected = stored, 0
+    else:
+        result = read_actors(source, settings=settings)
+        actors, result_rejected = result.actors, len(result.rejected)
+    gdf = place_and_enrich(actors, territory, settings=settings, offline=True)
     gdf.attrs = {"lignes_rejetees": result_rejected}
     if key:
         try:

@@ -115,12 +115,24 @@ def require_staff() -> str:
     st.stop()
 
 
-@st.cache_resource(show_spinner="Chargement de l'annuaire des acteurs…")
-def directory():
-    """The actor directory, loaded once per server process (read-only: filter into new frames, never mutate)."""
+@st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=2)
+def _public_directory(token: str):
+    from geodata.actors import public_columns
     from geodata.directory import load_directory
 
-    return load_directory(reference=territory().reference)
+    actors = load_directory(territory=territory())
+    # Public pages never hold private fields (contact persons, e-mails, phones).
+    return actors[public_columns(actors.columns)]
+
+
+def directory():
+    """The public actor directory (no private field), reloaded when the staff store or the file changes.
+
+    Read-only: filter into new frames, never mutate.
+    """
+    from geodata.directory import directory_source
+
+    return _public_directory(directory_source()[1])
 
 
 @st.cache_resource(show_spinner=False)

@@ -7,9 +7,8 @@ from cartography.coverage_map import coverage_map
 from geodata import coverage as cv
 from geodata import qpv, rural
 from geodata.actors import CIRCLES, FAMILIES, TYPES
-from geodata.directory import load_directory
 from geodata.errors import GeodataError
-from pages.common import territory, user_errors
+from pages.common import directory, territory, user_errors
 
 SITES_KEY = "couverture_sites"
 
@@ -17,11 +16,6 @@ SITES_KEY = "couverture_sites"
 @st.cache_resource(show_spinner="Préparation de l'analyse de couverture…")
 def _demand() -> cv.Demand:
     return cv.demand_from_territory(territory())
-
-
-@st.cache_resource(show_spinner="Chargement de l'annuaire…")
-def _actors():
-    return load_directory(reference=territory().reference)
 
 
 def _n(value) -> str:
@@ -153,7 +147,7 @@ with user_errors():
     terr = territory()
     demand = _demand()
     params, k = _params(terr)
-    counted = cv.select_actors(_actors(), params)
+    counted = cv.select_actors(directory(), params)
     hypothetical = _hypothetical()
     sites = cv.sites_from_actors(counted) + hypothetical
     result = cv.compute_coverage(demand, sites, params)

@@ -49,7 +49,7 @@ if store.is_empty():
     st.info("L'annuaire modifiable est vide : la carte montre l'annuaire d'exemple (ou CSTI_ACTORS_FILE). Initialisez-le pour le modifier.")
     if st.button("Initialiser l'annuaire modifiable avec l'annuaire affiché"):
         with user_errors():
-            shown = load_directory(reference=territory().reference)
+            shown = load_directory(territory=territory())
             counts = store.replace_all(pd.DataFrame(shown[[c for c in FIELD_NAMES if c in shown.columns]]), user=user)
         done(f"Annuaire initialisé : {counts['ajoutés']} fiches.")
     st.stop()

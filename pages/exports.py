@@ -14,7 +14,7 @@ st.title("Exports")
 user = require_staff()
 terr = territory()
 with user_errors():
-    directory = load_directory(reference=terr.reference)
+    directory = load_directory(territory=terr)
 
 st.subheader("Acteurs à exporter")
 c1, c2, c3 = st.columns(3)

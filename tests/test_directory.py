@@ -215,3 +215,25 @@ def test_cli_geocode_online_through_loopback_server(tmp_path, capsys, monkeypatc
     assert quai["geocodage_source"] == "geoplateforme" and quai["geocodage_precision"] == "housenumber"
     assert (round(quai.geometry.x, 4), round(quai.geometry.y, 4)) == (1.4528, 43.5928)
     assert "service national d'adresses" in captured.out
+
+
+def test_store_becomes_the_directory_once_seeded(tmp_path, reference):
+    """Staff edits reach the public directory: the store wins once it holds actors."""
+    from geodata.directory import directory_source, load_directory, read_sample
+    from geodata.settings import get_settings
+    from geodata.store import default_store
+
+    settings = get_settings({"CSTI_CACHE_DIR": str(tmp_path / "c"), "CSTI_DATA_DIR": str(tmp_path / "d"), "CSTI_OFFLINE": "1"})
+    label, token = directory_source(settings)
+    assert label == "annuaire d'exemple embarqué"
+    sample = read_sample().head(3)
+    store = default_store(settings)
+    store.replace_all(sample, user="test")
+    label2, token2 = directory_source(settings)
+    assert label2 == "annuaire de l'équipe" and token2 != token
+    shown = load_directory(settings=settings, reference=reference)
+    assert sorted(shown["id"]) == sorted(sample["id"])
+    store.update(sample["id"].iloc[0], {"nom": "Nom modifié"}, expected_version=store.get(sample["id"].iloc[0])["version"], user="test")
+    assert directory_source(settings)[1] != token2
+    again = load_directory(settings=settings, reference=reference)
+    assert "Nom modifié" in set(again["nom"])
