@@ -658,3 +658,23 @@ def to_bytes(layer: gpd.GeoDataFrame, fmt: str) -> bytes:
 def with_params(params: Params, **changes) -> Params:
     """A validated copy of ``params`` with ``changes``."""
     return replace(params, **changes).validate()
+
+
+#: Gap layers offered by the export page and ``python -m geodata export`` (prefixed ``couverture_``).
+GAP_LAYER_TITLES = {
+    "couverture_communes_rurales_hors_portee": "Couverture : communes rurales hors de portée",
+    "couverture_qpv_hors_portee": "Couverture : QPV hors de portée",
+    "couverture_qpv": "Couverture : tous les QPV avec leur distance",
+    "couverture_communes": "Couverture : toutes les communes avec leur distance",
+    "couverture_departements": "Couverture : chiffres par département",
+    "couverture_ou_agir": "Couverture : où agir ensuite (K = 10)",
+}
+
+
+def gap_layers(territory, actors: gpd.GeoDataFrame, params: Params | None = None, *, k: int = 10) -> dict[str, gpd.GeoDataFrame]:
+    """Every gap layer for the given actors, with default parameters unless ``params``, prefixed ``couverture_``."""
+    params = (params or Params()).validate()
+    demand = demand_from_territory(territory)
+    result = compute_coverage(demand, sites_from_actors(select_actors(actors, params)), params)
+    out = layers(demand, result, steps=where_next(demand, result, k))
+    return {f"couverture_{name}": layer for name, layer in out.items()}

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from geodata.actors import FAMILIES, TYPES
+from geodata.coverage import GAP_LAYER_TITLES, gap_layers
 from geodata.directory import load_directory
 from geodata.export import CRS_METRIC, CRS_STORAGE, LAYERS, PRIVATE_WARNING, build_layers, export_layers, filter_actors
 from geodata.territory import DEPARTMENTS
@@ -27,7 +28,12 @@ st.caption(f"{len(actors)} acteurs sur {len(directory)} retenus (couches acteurs
 
 st.subheader("Couches et format")
 available = [n for n in LAYERS if n != "qpv" or terr.qpv is not None]
-names = st.multiselect("Couches", available, default=["acteurs"], format_func=lambda n: LAYERS[n].title, placeholder="Choisir des couches")
+gaps = [n for n in GAP_LAYER_TITLES if "qpv" not in n or terr.qpv is not None]
+titles = {**{n: LAYERS[n].title for n in available}, **GAP_LAYER_TITLES}
+names = st.multiselect("Couches", available + gaps, default=["acteurs"], format_func=titles.get, placeholder="Choisir des couches")
+if any(n in GAP_LAYER_TITLES for n in names):
+    st.caption("Couches de couverture calculées avec les réglages par défaut de la page Couverture territoriale "
+               "(portées 15 km rural / 1 km QPV, distance à vol d'oiseau) sur les acteurs retenus ci-dessus.")
 fmt = FORMATS[st.radio("Format", list(FORMATS), horizontal=True)]
 crs, sep = CRS_STORAGE, ";"
 if fmt == "gpkg":
@@ -44,7 +50,8 @@ if private:
 choices = (tuple(deps), tuple(fams), tuple(types), text, tuple(names), fmt, crs, sep, private, user)
 if st.button("Préparer le fichier", type="primary"):
     with user_errors():
-        layers = build_layers(names, actors=actors, reference=terr.reference, qpv=terr.qpv, private=private)
+        extra = gap_layers(terr, actors) if any(n in GAP_LAYER_TITLES for n in names) else None
+        layers = build_layers(names, actors=actors, reference=terr.reference, qpv=terr.qpv, private=private, extra=extra)
         st.session_state["export_file"] = (choices, export_layers(layers, fmt, private=private, crs=crs, sep=sep, requested_by=user))
 made_for, ready = st.session_state.get("export_file", (None, None))
 if ready is not None and made_for == choices:

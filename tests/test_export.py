@@ -270,3 +270,21 @@ def test_geojson_writes_null_for_missing_and_infinite_numbers():
     assert [f["properties"]["x"] for f in doc["features"]] == [1.5, None, None]
     assert [f["properties"]["s"] for f in doc["features"]] == ["a", None, "c"]
     assert doc["features"][1]["geometry"] is None
+
+
+def test_gap_layers_export_as_rfc7946_geojson(reference, qpv_file, qpv_population_file):
+    """Gap layers from the coverage analysis go through the same exporter as the other layers."""
+    from geodata.coverage import GAP_LAYER_TITLES, gap_layers
+    from geodata.directory import load_directory
+    from geodata.export import build_layers, export_layers
+    from geodata.layers import load_territory
+
+    terr = load_territory(qpv_path=qpv_file, qpv_population_path=qpv_population_file)
+    actors = load_directory(territory=terr)
+    extra = gap_layers(terr, actors)
+    assert set(extra) == set(GAP_LAYER_TITLES)
+    layers = build_layers(["couverture_qpv", "couverture_communes_rurales_hors_portee"], actors=actors, reference=terr.reference, extra=extra)
+    assert len(layers["couverture_qpv"]) == 105
+    out = export_layers({"couverture_qpv": layers["couverture_qpv"]}, "geojson", private=False)
+    doc = json.loads(out.data)
+    assert "crs" not in doc and len(doc["features"]) == 105
