@@ -9,7 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cartography.actors_map import actor_payload, actors_map, js_json, map_html, pack, placed_mask, unpack
+from cartography.actors_map import (
+    actor_payload,
+    actors_map,
+    embedded_payload,
+    embedded_strings,
+    js_json,
+    map_html,
+    pack,
+    placed_mask,
+    unpack,
+)
 from cartography.assets import install_assets
 from cartography.base import base_map, communes_outlines_geojson
 from geodata.directory import load_directory
@@ -81,11 +91,35 @@ def test_hostile_text_never_appears_raw_in_the_page(hostile, reference):
     script_part = html[html.index("(function () {\n  var map"):]
     for needle in ("<script>window", "<img src=x", "<svg onload", "</script><script>", "<!-- commentaire", "<b>gras"):
         assert needle not in script_part, needle
-    # Exactly one data blob, and it parses back to the original names.
-    assert html.count("window.__pwned") >= 1  # present, but only inside JSON strings
-    data = re.search(r"var D = (\{.*?\});\n", html).group(1)
-    payload = json.loads(data)
-    assert "<script>window.__pwned = 'script'</script>Club <b>gras</b>" in payload["strings"]
+    # Exactly one data blob, and it parses back to the original names; the strings travel gzipped in base 64.
+    assert "window.__pwned" not in html
+    payload = _embedded(html)
+    assert "strings" not in payload and re.fullmatch(r"[A-Za-z0-9+/]*=*", payload["z"])
+    assert "<script>window.__pwned = 'script'</script>Club <b>gras</b>" in embedded_strings(payload["z"])
+
+
+def _embedded(html: str) -> dict:
+    return json.loads(re.search(r"var D = (\{.*?\});\n", html).group(1))
+
+
+def test_embedded_payload_roundtrip(hostile):
+    p = actor_payload(hostile)
+    e = embedded_payload(p)
+    assert embedded_strings(e["z"]) == p["strings"]
+    assert {k: v for k, v in e.items() if k != "z"} == {k: v for k, v in p.items() if k != "strings"}
+
+
+def test_fifty_thousand_distinct_names_fit_in_two_megabytes(sample, reference):
+    from geodata.bench.maps import synthetic_actors
+
+    actors = synthetic_actors(sample, reference.communes, 50_000, unique_names=True)
+    assert actors["nom"].nunique() == 50_000
+    html = map_html(actors_map(actors, reference.departements, prefix="vendor"))
+    assert len(html.encode("utf-8")) <= 2_000_000
+    payload = _embedded(html)
+    assert payload["count"] == 50_000
+    names = embedded_strings(payload["z"])
+    assert len(set(names)) >= 50_000  # every name is still sent, only compressed
 
 
 def test_no_cdn_and_local_assets(sample, reference):
