@@ -21,6 +21,7 @@ from shapely import STRtree
 from geodata import rural as rural_mod
 from geodata.actors import families as families_of
 from geodata.errors import GeodataError
+from geodata.spreadsheet import neutralise_frame
 from geodata.territory import CRS_METRIC, CRS_STORAGE
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
@@ -648,7 +649,7 @@ def to_bytes(layer: gpd.GeoDataFrame, fmt: str) -> bytes:
         text = layer.to_crs(CRS_STORAGE).to_json(drop_id=True, ensure_ascii=False)
         return text.encode("utf-8")
     if fmt == "csv":
-        table = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+        table = neutralise_frame(pd.DataFrame(layer.drop(columns=layer.geometry.name)))
         buf = io.StringIO()
         table.to_csv(buf, index=False)
         return buf.getvalue().encode("utf-8-sig")

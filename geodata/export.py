@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -31,6 +30,7 @@ import shapely
 
 from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families
 from geodata.errors import GeodataError
+from geodata.spreadsheet import neutralise_formulas
 from geodata.territory import CRS_METRIC, CRS_STORAGE, communes_at
 
 PRODUCER = "Réseau de la culture scientifique, technique et industrielle (CSTI) d'Occitanie"
@@ -49,8 +49,6 @@ _META_KEYS = ("titre", "producteur", "source", "date", "licence", "licence_url",
 #: Decimals kept in GeoJSON coordinates (RFC 7946 §11.2: 6 decimals is about 10 cm).
 PRECISION = 6
 #: A CSV cell starting with one of these is taken for a formula by spreadsheets.
-_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -429,21 +427,6 @@ def to_gpkg(layers: Mapping[str, gpd.GeoDataFrame], *, metadata: Mapping, crs: s
 
 
 # -- CSV -------------------------------------------------------------------------------------------------------------
-
-
-def neutralise_formulas(values: pd.Series) -> pd.Series:
-    """Prefix with an apostrophe the text cells a spreadsheet would run as a formula (= + - @ tab CR at start).
-
-    Plain numbers (``-1.5``) are left alone: a spreadsheet reads them as numbers, not formulas.
-    """
-    first = values.astype("str").str[:1]
-    candidates = values[first.isin(list("=+-@\t\r")).fillna(False).astype(bool)]
-    risky = [i for i, v in candidates.items() if isinstance(v, str) and not _PLAIN_NUMBER.fullmatch(v)]
-    if not risky:
-        return values
-    out = values.astype("object")
-    out.loc[risky] = ["'" + v for v in values.loc[risky]]
-    return out
 
 
 def layer_table(layer: gpd.GeoDataFrame) -> pd.DataFrame:

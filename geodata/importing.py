@@ -14,6 +14,7 @@ import pandas as pd
 from geodata.actors import FIELD_NAMES, FIELDS, TYPES
 from geodata.errors import DataFileError
 from geodata.gazetteer import clean_postcode, normalise_name
+from geodata.spreadsheet import neutralise_frame
 
 #: Extra column kept beside the schema: the department the file declares (checked against placement).
 DECLARED_DEPARTMENT = "departement_declare"
@@ -480,13 +481,6 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
     )
 
 
-def csv_safe(value):
-    """Prefix a cell that a spreadsheet would run as a formula (=, +, -, @) so that it stays text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def rejected_csv(result: ImportResult) -> bytes:
     """The rejected rows, with their row number and reason, as CSV for a spreadsheet (UTF-8 with BOM)."""
-    return result.rejected.map(csv_safe).to_csv(index=False).encode("utf-8-sig")
+    return neutralise_frame(result.rejected).to_csv(index=False).encode("utf-8-sig")

@@ -16,10 +16,10 @@ from cartography.base import communes_outlines_geojson
 from cartography.escape import escape_text
 from geodata.actors import public_columns
 from geodata.errors import GeodataError
+from geodata.spreadsheet import neutralise_frame
 
 TITLE = "Carte de la culture scientifique en Occitanie"
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -48,18 +48,9 @@ def public_table(actors: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
-def _defuse(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_bytes(table: pd.DataFrame) -> bytes:
     """CSV (UTF-8 with BOM, ``;``) safe to open in a spreadsheet: cells starting like a formula are quoted with ``'``."""
-    safe = table.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = safe[col].astype("object").map(_defuse)
+    safe = neutralise_frame(table)
     buf = io.StringIO()
     safe.to_csv(buf, sep=";", index=False, quoting=csv.QUOTE_MINIMAL)
     return buf.getvalue().encode("utf-8-sig")

@@ -12,10 +12,10 @@ from geodata.actors import PRIVATE_FIELDS
 from geodata.directory import place_and_enrich
 from geodata.errors import DataFileError
 from geodata.geocoding import PRECISION_LABELS, SOURCES
-from geodata.importing import csv_safe as _csv_safe
 from geodata.importing import import_actors, rejected_csv
 from geodata.layers import load_territory
 from geodata.settings import get_settings
+from geodata.spreadsheet import neutralise_frame
 
 HELP = "Importe un fichier d'acteurs, le géocode et l'enrichit (commune, département, QPV, rural) ; format de sortie selon l'extension."
 FORMATS = {".geojson": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
@@ -57,7 +57,7 @@ def write_output(gdf: gpd.GeoDataFrame, path: Path) -> None:
         placed = gdf.geometry.notna()
         table["longitude_lieu"] = [g.x if ok else None for g, ok in zip(gdf.geometry, placed)]  # x = longitude
         table["latitude_lieu"] = [g.y if ok else None for g, ok in zip(gdf.geometry, placed)]
-        table.map(_csv_safe).to_csv(path, index=False, encoding="utf-8-sig")
+        neutralise_frame(table).to_csv(path, index=False, encoding="utf-8-sig")
     else:
         gdf.to_file(path, driver=FORMATS[suffix], engine="pyogrio")
 
@@ -91,7 +91,7 @@ def run(args) -> int:
     if len(review):
         rev = stem.parent / f"{stem.name}_a_verifier.csv"
         cols = ["ligne", "id", "nom", "adresse", "code_postal", "commune", "geocodage_statut", "geocodage_motif"]
-        pd.DataFrame(review[[c for c in cols if c in review.columns]]).map(_csv_safe).to_csv(rev, index=False, encoding="utf-8-sig")
+        neutralise_frame(review[[c for c in cols if c in review.columns]]).to_csv(rev, index=False, encoding="utf-8-sig")
         print(f"Lignes à vérifier ou non localisées : {len(review)} -> {rev}")
     print("Résumé par précision :")
     for value, n in gdf["geocodage_precision"].fillna("").value_counts().items():
