@@ -24,6 +24,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import pyogrio
 import shapely
@@ -379,7 +380,8 @@ def to_geojson(layer: gpd.GeoDataFrame, *, metadata: Mapping | None = None) -> b
     if metadata is not None:
         collection["metadata"] = dict(metadata)
     collection["features"] = features
-    return json.dumps(collection, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default).encode("utf-8")
+    # orjson writes compact UTF-8 about five times faster than json (non-finite floats become null).
+    return orjson.dumps(collection, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def _json_default(value):
