@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -12,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from geopy import exc as geopy_exc
-from geopy.adapters import URLLibAdapter
+from geopy.adapters import URLLibAdapter, get_retry_after
 from geopy.geocoders import BANFrance
 
 from geodata.errors import NetworkError
@@ -170,10 +171,12 @@ class GeoplateformeClient:
 
 
 def _retry_after(value) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110, section 10.2.3)."""
     try:
-        return float(value)
+        seconds = float(value)
     except (TypeError, ValueError):
-        return None
+        return get_retry_after({"retry-after": value}) if isinstance(value, str) else None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _first_feature(payload) -> dict | None:

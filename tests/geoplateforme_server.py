@@ -36,11 +36,11 @@ class GeoplateformeServer:
         Seconds added to every answer (to compare bulk and one-by-one requests).
     slow_seconds : float
         How long a "slow" fault waits (longer than the client's timeout).
-    retry_after : int
-        Value of the Retry-After header of a "429" fault.
+    retry_after : int or str
+        Value of the Retry-After header of a "429" fault: seconds, or an HTTP-date.
     """
 
-    def __init__(self, addresses: list[dict] | None = None, *, latency: float = 0.0, slow_seconds: float = 2.0, retry_after: int = 1):
+    def __init__(self, addresses: list[dict] | None = None, *, latency: float = 0.0, slow_seconds: float = 2.0, retry_after: int | str = 1):
         self.addresses = list(addresses or [])
         self._index = [(_words(a["label"]), a) for a in self.addresses]
         self.latency = latency

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
+
 import pandas as pd
 import pytest
 
-from geodata._geoplateforme import GeoplateformeClient
+from geodata._geoplateforme import GeoplateformeClient, _retry_after
 from geodata.errors import NetworkError
 from geodata.geocoding import (
     COLUMNS,
@@ -133,12 +136,28 @@ def test_transient_fault_is_retried(fault, bulk, server, reference, settings, ca
     assert server.faults == [], server.log
 
 
-def test_429_honours_retry_after(server, reference, settings, cache):
+@pytest.mark.parametrize("bulk", [True, False])
+def test_429_honours_retry_after(bulk, server, reference, settings, cache):
     server.faults = ["429"]
     server.retry_after = 3
     sleeps = Sleeps()
-    run(ACTORS, reference, settings, client_for(server.url, sleep=sleeps), cache)
+    run(ACTORS, reference, settings, client_for(server.url, sleep=sleeps), cache, bulk=bulk)
     assert sleeps == [3.0]
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_429_honours_retry_after_as_http_date(bulk, server, reference, settings, cache):
+    server.faults = ["429"]
+    server.retry_after = email.utils.formatdate(time.time() + 30, usegmt=True)  # "Wed, 25 Nov 2026 10:00:30 GMT"
+    sleeps = Sleeps()
+    out = run(ACTORS, reference, settings, client_for(server.url, sleep=sleeps), cache, bulk=bulk)
+    assert_no_row_lost(ACTORS, out)
+    assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30  # the date, not the default backoff
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), ("1.5", 1.5), ("-4", 0.0), ("nan", None), ("demain", None), (None, None)])
+def test_retry_after_header_values(header, seconds):
+    assert _retry_after(header) == seconds
 
 
 def test_truncated_bulk_answer_loses_no_row(server, reference, settings, cache):
