@@ -99,11 +99,15 @@ class ImportResult:
     mapping: dict[str, str]
     unmapped: list[str] = field(default_factory=list)
     source_name: str = ""
+    #: Sheets of the workbook or layers of the GeoPackage, and the one read (empty for other formats).
+    parts: list[str] = field(default_factory=list)
+    part: str | None = None
 
     @property
     def summary(self) -> str:
         warnings = int((self.report["gravite"] == "avertissement").sum()) if len(self.report) else 0
-        return f"{len(self.actors)} acteurs retenus, {len(self.rejected)} lignes rejetées, {warnings} avertissements."
+        where = f"Feuille ou couche « {self.part} » (sur {len(self.parts)}) : " if len(self.parts) > 1 else ""
+        return f"{where}{len(self.actors)} acteurs retenus, {len(self.rejected)} lignes rejetées, {warnings} avertissements."
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -137,36 +141,56 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     return table
 
 
-def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+def _read_xlsx(data: bytes, name: str, sheet: str | None = None) -> pd.DataFrame:
+    """Read one sheet of a workbook: ``sheet``, else the first whose header names a known column."""
     try:
-        raw = pd.read_excel(io.BytesIO(data), header=None, dtype=str, engine="openpyxl")
+        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types on a damaged file
         raise DataFileError(f"Le classeur {name!r} est illisible ({type(exc).__name__}). Réenregistrez-le au format .xlsx.") from exc
-    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    names = list(sheets)
+    if sheet is not None and sheet not in sheets:
+        raise DataFileError(f"Le classeur {name!r} n'a pas de feuille {sheet!r}. Feuilles : {names!r}.")
+    cleaned = {n: t.dropna(how="all").dropna(axis=1, how="all") for n, t in sheets.items()}
+    headers = {n: _header_position(t) for n, t in cleaned.items()}
+    if sheet is None:
+        candidates = [n for n in names if headers[n] is not None] or [n for n in names if not cleaned[n].empty] or names[:1]
+        sheet = candidates[0]
+    raw = cleaned[sheet]
     if raw.empty:
-        raise DataFileError(f"Le classeur {name!r} est vide : la première feuille doit contenir l'en-tête et les lignes.")
-    # The header is the first of the ten first rows where a cell is a known column name.
-    header_pos = 0
-    for pos in range(min(10, len(raw))):
-        if any(_norm_header(v) in _LOOKUP for v in raw.iloc[pos].dropna()):
-            header_pos = pos
-            break
+        if len(names) == 1:
+            raise DataFileError(f"Le classeur {name!r} est vide : sa feuille doit contenir l'en-tête et les lignes.")
+        raise DataFileError(f"La feuille {sheet!r} du classeur {name!r} est vide : choisissez celle qui contient l'en-tête et les lignes (feuilles : {names!r}).")
+    header_pos = headers[sheet] or 0
     header = [str(v).strip() if pd.notna(v) else f"colonne_{i + 1}" for i, v in enumerate(raw.iloc[header_pos])]
     body = raw.iloc[header_pos + 1 :].fillna("").astype(str)
     body.columns = header
     first_row = int(raw.index[header_pos]) + 2
     body = body.reset_index(drop=True)
     body = body.map(lambda v: re.sub(r"^(-?\d+)\.0$", r"\1", v))  # Excel stores postcodes as floats
-    body.attrs["first_row"] = first_row
+    body.attrs.update(first_row=first_row, parts=names, part=sheet)
     return body
 
 
-def _read_geo(data: bytes, name: str) -> pd.DataFrame:
+def _header_position(raw: pd.DataFrame) -> int | None:
+    """Position of the header: the first of the ten first rows where a cell is a known column name."""
+    for pos in range(min(10, len(raw))):
+        if any(_norm_header(v) in _LOOKUP for v in raw.iloc[pos].dropna()):
+            return pos
+    return None
+
+
+def _read_geo(data: bytes, name: str, layer: str | None = None) -> pd.DataFrame:
     import geopandas as gpd
     import pyogrio
 
+    layers: list[str] = []
     try:
-        gdf = gpd.read_file(io.BytesIO(data)) if not name.lower().endswith(".gpkg") else _read_gpkg(data)
+        if name.lower().endswith(".gpkg"):
+            gdf, layers, layer = _read_gpkg(data, name, layer)
+        elif layer is not None:
+            raise DataFileError(f"Le fichier {name!r} n'a qu'une couche : retirez le choix de couche {layer!r}.")
+        else:
+            gdf = gpd.read_file(io.BytesIO(data))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise DataFileError(f"Le fichier géographique {name!r} est illisible ({exc}). Vérifiez qu'il s'agit d'un GeoJSON ou d'un GeoPackage valide.") from exc
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object).where(lambda d: d.notna(), "").astype(str)
@@ -178,22 +202,30 @@ def _read_geo(data: bytes, name: str) -> pd.DataFrame:
     # lon = x, lat = y.
     table["__lon"] = [f"{p.x:.6f}" if p is not None and not p.is_empty else "" for p in pts]
     table["__lat"] = [f"{p.y:.6f}" if p is not None and not p.is_empty else "" for p in pts]
-    table.attrs["first_row"] = 1
+    table.attrs.update(first_row=1, parts=layers, part=layer)
     return table
 
 
-def _read_gpkg(data: bytes):
+def _read_gpkg(data: bytes, name: str, layer: str | None):
+    """``(layer's GeoDataFrame, every layer name, layer read)``: ``layer``, else the first with a known column."""
     import tempfile
 
     import geopandas as gpd
+    import pyogrio
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "import.gpkg"
         path.write_bytes(data)
-        return gpd.read_file(path)
+        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        if layer is not None and layer not in layers:
+            raise DataFileError(f"Le GeoPackage {name!r} n'a pas de couche {layer!r}. Couches : {layers!r}.")
+        if layer is None and len(layers) > 1:
+            known = [n for n in layers if any(_norm_header(c) in _LOOKUP for c in pyogrio.read_info(path, layer=n)["fields"])]
+            layer = (known or layers)[0]
+        return gpd.read_file(path, layer=layer), layers, layer or (layers[0] if layers else None)
 
 
-def read_table(source, *, filename: str | None = None) -> pd.DataFrame:
+def read_table(source, *, filename: str | None = None, sheet: str | None = None) -> pd.DataFrame:
     """Read a file of actors as a table of strings, whatever its format.
 
     Parameters
@@ -202,10 +234,15 @@ def read_table(source, *, filename: str | None = None) -> pd.DataFrame:
         The file (an uploaded file's bytes in the app).
     filename : str, optional
         Name used to guess the format and in messages; defaults to the path's name.
+    sheet : str, optional
+        Sheet of a workbook, or layer of a GeoPackage; by default the first whose columns name a
+        known field (else the first that is not empty).
 
     Returns
     -------
-    DataFrame of ``str``; ``attrs["first_row"]`` is the row number of its first line in the file.
+    DataFrame of ``str``; ``attrs["first_row"]`` is the row number of its first line in the file;
+    for a workbook or a GeoPackage, ``attrs["parts"]`` lists its sheets or layers and
+    ``attrs["part"]`` names the one read.
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -222,10 +259,12 @@ def read_table(source, *, filename: str | None = None) -> pd.DataFrame:
     if not data.strip():
         raise DataFileError(f"Le fichier {filename!r} est vide : exportez l'enquête avec sa ligne d'en-tête et au moins une ligne.")
     if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data, filename)
+        return _read_xlsx(data, filename, sheet)
     if suffix in GEO_SUFFIXES or data[:16].startswith(b"SQLite format 3"):
-        return _read_geo(data, filename if suffix else filename + ".gpkg")
+        return _read_geo(data, filename if suffix else filename + ".gpkg", sheet)
     if suffix in (".csv", ".txt", ""):
+        if sheet is not None:
+            raise DataFileError(f"Le fichier {filename!r} est un CSV, sans feuilles ni couches : retirez le choix de feuille {sheet!r}.")
         return _read_csv(data, filename)
     raise DataFileError(f"Format non pris en charge : {filename!r}. Formats acceptés : CSV, XLSX, GeoJSON, GeoPackage.")
 
@@ -407,7 +446,7 @@ def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report:
     return dup_of
 
 
-def import_actors(source, *, filename: str | None = None, mapping: dict[str, str] | None = None) -> ImportResult:
+def import_actors(source, *, filename: str | None = None, mapping: dict[str, str] | None = None, sheet: str | None = None) -> ImportResult:
     """Read, map and validate a file of actors; nothing is dropped silently.
 
     Parameters
@@ -417,6 +456,8 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
         Name of the file (format and messages).
     mapping : dict, optional
         ``{file column: field}`` overriding the automatic mapping; map a column to ``""`` to ignore it.
+    sheet : str, optional
+        Sheet of a workbook or layer of a GeoPackage (see :func:`read_table`).
 
     Returns
     -------
@@ -424,7 +465,7 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
         ``actors`` has every schema field plus ``departement_declare``, ``ligne`` and ``doublon_de``;
         ``rejected`` has the original columns plus ``ligne`` and ``motif``; ``report`` one row per remark.
     """
-    table = read_table(source, filename=filename)
+    table = read_table(source, filename=filename, sheet=sheet)
     name = filename or (Path(source).name if isinstance(source, (str, Path)) else "import")
     auto = suggest_mapping(table.columns)
     if mapping:
@@ -478,6 +519,8 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
         mapping=auto,
         unmapped=[c for c in table.columns if c not in auto and not c.startswith("__")],
         source_name=name,
+        parts=list(table.attrs.get("parts", [])),
+        part=table.attrs.get("part"),
     )
 
 

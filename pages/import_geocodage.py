@@ -29,6 +29,14 @@ else:
 
 with user_errors():
     table = read_table(data, filename=name)
+parts = table.attrs.get("parts") or []
+sheet = None
+if len(parts) > 1:
+    sheet = st.selectbox("Feuille du classeur ou couche du GeoPackage", parts, index=parts.index(table.attrs["part"]),
+                         help="Par défaut, la première dont les colonnes sont reconnues.", key=f"feuille-{name}")
+    if sheet != table.attrs["part"]:
+        with user_errors():
+            table = read_table(data, filename=name, sheet=sheet)
 
 st.subheader("1. Correspondance des colonnes")
 auto = suggest_mapping(table.columns)
@@ -40,13 +48,13 @@ editor = st.data_editor(
         "champ": st.column_config.SelectboxColumn(options=[IGNORE, *TARGETS], required=True),
     },
     hide_index=True,
-    key=f"mapping-{name}",
+    key=f"mapping-{name}-{sheet}",
 )
 mapping = {c: ("" if f == IGNORE else f) for c, f in zip(editor["colonne du fichier"], editor["champ"])}
 
 st.subheader("2. Rapport de validation")
 with user_errors():
-    result = import_actors(data, filename=name, mapping=mapping)
+    result = import_actors(data, filename=name, mapping=mapping, sheet=sheet)
 st.write(result.summary)
 if len(result.report):
     st.dataframe(result.report, hide_index=True, width="stretch")
@@ -56,7 +64,7 @@ if len(result.rejected):
 st.subheader("3. Géocodage")
 online = st.toggle("Interroger le service national d'adresses (Géoplateforme)", value=False, disabled=settings.offline,
                    help="Sinon : cache des réponses déjà obtenues puis placement à la commune, sans réseau.")
-key = (name, len(data), tuple(sorted(mapping.items())))
+key = (name, len(data), sheet, tuple(sorted(mapping.items())))
 if st.button("Géocoder", type="primary"):
     bar = st.progress(0.0, text="Géocodage…")
 

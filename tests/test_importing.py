@@ -162,3 +162,78 @@ def test_import_page_end_to_end(monkeypatch, tmp_path):
     assert not at.exception, at.exception
     saved = corrections.load_corrections(settings=get_settings())
     assert list(saved.values())[0]["code_insee"] == "09289"
+
+
+def _two_sheet_workbook(path: Path) -> Path:
+    """A notice sheet first, the answers second: what survey tools export."""
+    answers = pd.read_csv(FIXTURES / "acteurs_utf8_virgule.csv", dtype=str, keep_default_na=False)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"Notice": ["Enquête régionale CSTI 2026", "Une ligne par structure"]}).to_excel(writer, sheet_name="Notice", index=False)
+        answers.to_excel(writer, sheet_name="Réponses", index=False)
+        answers.iloc[:2].to_excel(writer, sheet_name="Réponses 2025", index=False)
+    return path
+
+
+def test_workbook_sheet_with_known_columns_is_read_by_default(tmp_path):
+    result = import_actors(_two_sheet_workbook(tmp_path / "enquete.xlsx"))
+    assert result.parts == ["Notice", "Réponses", "Réponses 2025"] and result.part == "Réponses"
+    assert len(result.actors) == 5 and list(result.actors[ROW]) == [2, 3, 4, 5, 6]
+    assert result.summary.startswith("Feuille ou couche « Réponses » (sur 3) : 5 acteurs retenus")
+
+
+def test_workbook_sheet_chosen_by_name(tmp_path):
+    path = _two_sheet_workbook(tmp_path / "enquete.xlsx")
+    assert list(import_actors(path, sheet="Réponses 2025").actors["nom"]) == ["Quai des Savoirs", "Observatoire du Pic du Midi"]
+    with pytest.raises(DataFileError, match=r"pas de feuille 'Bilan'.*'Notice', 'Réponses', 'Réponses 2025'"):
+        import_actors(path, sheet="Bilan")
+    with pytest.raises(DataFileError, match="nom de la structure"):
+        import_actors(path, sheet="Notice")
+
+
+def test_geopackage_layer_with_known_columns_is_read_by_default(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    path = tmp_path / "partenaires.gpkg"
+    gpd.GeoDataFrame({"titre": ["emprise"]}, geometry=[Point(1.4, 43.6).buffer(0.1)], crs=4326).to_file(path, layer="emprise")
+    gpd.read_file(FIXTURES / "acteurs_lambert93.gpkg").to_file(path, layer="lieux")
+    result = import_actors(path)
+    assert result.parts == ["emprise", "lieux"] and result.part == "lieux"
+    assert list(result.actors["nom"]) == ["Cité de l'espace", "Planétarium de Montpellier", "Sans géométrie"]
+    with pytest.raises(DataFileError, match=r"pas de couche 'points'.*'emprise', 'lieux'"):
+        import_actors(path, sheet="points")
+
+
+@pytest.mark.parametrize("name", ["acteurs_utf8_virgule.csv", "acteurs.geojson"])
+def test_sheet_on_a_single_table_format_is_refused(name):
+    with pytest.raises(DataFileError, match="retirez le choix"):
+        import_actors(FIXTURES / name, sheet="Réponses")
+
+
+def test_import_page_offers_the_sheets(monkeypatch, tmp_path):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    import pages.common
+
+    monkeypatch.setattr(pages.common, "require_staff", lambda: None)
+    monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
+    data = _two_sheet_workbook(tmp_path / "enquete.xlsx").read_bytes()
+
+    class Upload:
+        name = "enquete.xlsx"
+
+        def getvalue(self):
+            return data
+
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: Upload())
+    page = Path(__file__).resolve().parents[1] / "pages" / "import_geocodage.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    sheet = next(s for s in at.selectbox if s.label.startswith("Feuille"))
+    assert sheet.value == "Réponses" and list(sheet.options) == ["Notice", "Réponses", "Réponses 2025"]
+    assert any("5 acteurs retenus" in m.value for m in at.markdown)
+    sheet.set_value("Réponses 2025").run()
+    assert not at.exception, at.exception
+    assert any("« Réponses 2025 » (sur 3) : 2 acteurs retenus" in m.value for m in at.markdown), [m.value for m in at.markdown]

@@ -27,6 +27,7 @@ LEADING = ["id", "nom", "type_structure", "cercle", "code_insee", "commune_lieu"
 def add_arguments(parser) -> None:
     parser.add_argument("input", help="fichier d'acteurs (CSV, XLSX, GeoJSON, GeoPackage)")
     parser.add_argument("-o", "--output", required=True, help="fichier de sortie : .geojson, .gpkg ou .csv")
+    parser.add_argument("--feuille", help="feuille du classeur XLSX ou couche du GeoPackage à lire (par défaut la première qui a des colonnes connues)")
     parser.add_argument("--offline", action="store_true", help="sans réseau : cache puis référentiel des communes seulement")
     parser.add_argument("--prive", action="store_true", help="inclure les champs privés (contacts) dans la sortie")
     parser.add_argument("--qpv", help="fichier QPV (sinon CSTI_QPV_FILE)")
@@ -68,7 +69,7 @@ def run(args) -> int:
     output = Path(args.output)
     if output.suffix.lower() not in FORMATS:
         raise DataFileError(f"Extension de sortie {output.suffix!r} non prise en charge : utilisez .geojson, .gpkg ou .csv.")
-    result = import_actors(args.input)
+    result = import_actors(args.input, sheet=args.feuille)
     print(f"Import de {args.input} : {result.summary}")
     territory = load_territory(settings=settings, qpv_path=args.qpv, zonage_path=args.zonage)
     for key, why in territory.missing.items():
