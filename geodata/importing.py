@@ -102,11 +102,12 @@ class ImportResult:
     #: Sheets of the workbook or layers of the GeoPackage, and the one read (empty for other formats).
     parts: list[str] = field(default_factory=list)
     part: str | None = None
+    part_kind: str = "feuille"
 
     @property
     def summary(self) -> str:
         warnings = int((self.report["gravite"] == "avertissement").sum()) if len(self.report) else 0
-        where = f"Feuille ou couche « {self.part} » (sur {len(self.parts)}) : " if len(self.parts) > 1 else ""
+        where = f"{self.part_kind.capitalize()} « {self.part} » (sur {len(self.parts)}) : " if len(self.parts) > 1 else ""
         return f"{where}{len(self.actors)} acteurs retenus, {len(self.rejected)} lignes rejetées, {warnings} avertissements."
 
 
@@ -167,7 +168,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None = None) -> pd.DataFrame
     first_row = int(raw.index[header_pos]) + 2
     body = body.reset_index(drop=True)
     body = body.map(lambda v: re.sub(r"^(-?\d+)\.0$", r"\1", v))  # Excel stores postcodes as floats
-    body.attrs.update(first_row=first_row, parts=names, part=sheet)
+    body.attrs.update(first_row=first_row, parts=names, part=sheet, part_kind="feuille")
     return body
 
 
@@ -202,7 +203,7 @@ def _read_geo(data: bytes, name: str, layer: str | None = None) -> pd.DataFrame:
     # lon = x, lat = y.
     table["__lon"] = [f"{p.x:.6f}" if p is not None and not p.is_empty else "" for p in pts]
     table["__lat"] = [f"{p.y:.6f}" if p is not None and not p.is_empty else "" for p in pts]
-    table.attrs.update(first_row=1, parts=layers, part=layer)
+    table.attrs.update(first_row=1, parts=layers, part=layer, part_kind="couche")
     return table
 
 
@@ -521,6 +522,7 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
         source_name=name,
         parts=list(table.attrs.get("parts", [])),
         part=table.attrs.get("part"),
+        part_kind=table.attrs.get("part_kind", "feuille"),
     )
 
 

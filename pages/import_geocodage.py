@@ -32,7 +32,8 @@ with user_errors():
 parts = table.attrs.get("parts") or []
 sheet = None
 if len(parts) > 1:
-    sheet = st.selectbox("Feuille du classeur ou couche du GeoPackage", parts, index=parts.index(table.attrs["part"]),
+    label = "Feuille du classeur" if table.attrs.get("part_kind") == "feuille" else "Couche du GeoPackage"
+    sheet = st.selectbox(label, parts, index=parts.index(table.attrs["part"]),
                          help="Par défaut, la première dont les colonnes sont reconnues.", key=f"feuille-{name}")
     if sheet != table.attrs["part"]:
         with user_errors():

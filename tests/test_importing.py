@@ -178,7 +178,7 @@ def test_workbook_sheet_with_known_columns_is_read_by_default(tmp_path):
     result = import_actors(_two_sheet_workbook(tmp_path / "enquete.xlsx"))
     assert result.parts == ["Notice", "Réponses", "Réponses 2025"] and result.part == "Réponses"
     assert len(result.actors) == 5 and list(result.actors[ROW]) == [2, 3, 4, 5, 6]
-    assert result.summary.startswith("Feuille ou couche « Réponses » (sur 3) : 5 acteurs retenus")
+    assert result.summary.startswith("Feuille « Réponses » (sur 3) : 5 acteurs retenus")
 
 
 def test_workbook_sheet_chosen_by_name(tmp_path):
@@ -199,6 +199,7 @@ def test_geopackage_layer_with_known_columns_is_read_by_default(tmp_path):
     gpd.read_file(FIXTURES / "acteurs_lambert93.gpkg").to_file(path, layer="lieux")
     result = import_actors(path)
     assert result.parts == ["emprise", "lieux"] and result.part == "lieux"
+    assert result.summary.startswith("Couche « lieux » (sur 2) : 3 acteurs retenus")
     assert list(result.actors["nom"]) == ["Cité de l'espace", "Planétarium de Montpellier", "Sans géométrie"]
     with pytest.raises(DataFileError, match=r"pas de couche 'points'.*'emprise', 'lieux'"):
         import_actors(path, sheet="points")
@@ -231,9 +232,9 @@ def test_import_page_offers_the_sheets(monkeypatch, tmp_path):
     at = AppTest.from_file(str(page), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
-    sheet = next(s for s in at.selectbox if s.label.startswith("Feuille"))
+    sheet = next(s for s in at.selectbox if s.label == "Feuille du classeur")
     assert sheet.value == "Réponses" and list(sheet.options) == ["Notice", "Réponses", "Réponses 2025"]
     assert any("5 acteurs retenus" in m.value for m in at.markdown)
     sheet.set_value("Réponses 2025").run()
     assert not at.exception, at.exception
-    assert any("« Réponses 2025 » (sur 3) : 2 acteurs retenus" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert any("Feuille « Réponses 2025 » (sur 3) : 2 acteurs retenus" in m.value for m in at.markdown), [m.value for m in at.markdown]
