@@ -454,8 +454,8 @@ def to_csv(layer: gpd.GeoDataFrame | pd.DataFrame, *, sep: str = ";") -> bytes:
     for i, dtype in enumerate(table.dtypes):
         if pd.api.types.is_float_dtype(dtype):  # formatted in one vectorised pass: pandas' per-value decimal formatter is 3× slower
             values = table.iloc[:, i]
-            text = values.astype(str).str.replace(".", decimal, regex=False)
-            table.isetitem(i, text.where(values.notna(), ""))
+            formatted = values.astype(str).str.replace(".", decimal, regex=False)
+            table.isetitem(i, formatted.where(values.notna(), ""))
     text = table.to_csv(sep=sep, index=False, decimal=decimal, lineterminator="\r\n")
     return "\ufeff".encode() + text.encode("utf-8")
 

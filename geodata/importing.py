@@ -172,10 +172,15 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None = None) -> pd.DataFrame
     return body
 
 
+def _names_a_field(headers) -> bool:
+    """Whether one of ``headers`` is a column name the automatic mapping recognises."""
+    return any(_norm_header(v) in _LOOKUP for v in headers)
+
+
 def _header_position(raw: pd.DataFrame) -> int | None:
     """Position of the header: the first of the ten first rows where a cell is a known column name."""
     for pos in range(min(10, len(raw))):
-        if any(_norm_header(v) in _LOOKUP for v in raw.iloc[pos].dropna()):
+        if _names_a_field(raw.iloc[pos].dropna()):
             return pos
     return None
 
@@ -221,7 +226,7 @@ def _read_gpkg(data: bytes, name: str, layer: str | None):
         if layer is not None and layer not in layers:
             raise DataFileError(f"Le GeoPackage {name!r} n'a pas de couche {layer!r}. Couches : {layers!r}.")
         if layer is None and len(layers) > 1:
-            known = [n for n in layers if any(_norm_header(c) in _LOOKUP for c in pyogrio.read_info(path, layer=n)["fields"])]
+            known = [n for n in layers if _names_a_field(pyogrio.read_info(path, layer=n)["fields"])]
             layer = (known or layers)[0]
         return gpd.read_file(path, layer=layer), layers, layer or (layers[0] if layers else None)
 
@@ -468,6 +473,11 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
     """
     table = read_table(source, filename=filename, sheet=sheet)
     name = filename or (Path(source).name if isinstance(source, (str, Path)) else "import")
+    return import_table(table, name=name, mapping=mapping)
+
+
+def import_table(table: pd.DataFrame, *, name: str, mapping: dict[str, str] | None = None) -> ImportResult:
+    """Map and validate a table already read by :func:`read_table` (see :func:`import_actors`)."""
     auto = suggest_mapping(table.columns)
     if mapping:
         unknown = [c for c in mapping if c not in table.columns]

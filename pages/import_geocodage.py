@@ -6,9 +6,16 @@ import streamlit as st
 from geodata import corrections
 from geodata.directory import SAMPLE_FILE, place_and_enrich
 from geodata.geocoding import PRECISION_LABELS, SOURCES
-from geodata.importing import TARGETS, import_actors, read_table, rejected_csv, suggest_mapping
+from geodata.importing import TARGETS, import_table, read_table, rejected_csv, suggest_mapping
 from geodata.settings import get_settings
 from pages.common import require_staff, territory, user_errors
+
+
+@st.cache_data(max_entries=4, show_spinner="Lecture du fichier…")
+def read_once(data: bytes, name: str, sheet: str | None):
+    """The file read once per (content, sheet): reruns (mapping edits, buttons) do not parse it again."""
+    return read_table(data, filename=name, sheet=sheet)
+
 
 st.title("Import & géocodage")
 require_staff()
@@ -27,17 +34,14 @@ else:
     st.info("Déposez un fichier pour commencer. Les colonnes sont reconnues automatiquement ; vous pourrez corriger la correspondance.")
     st.stop()
 
+sheet_key = f"feuille-{name}-{len(data)}"
 with user_errors():
-    table = read_table(data, filename=name)
+    table = read_once(data, name, st.session_state.get(sheet_key))
 parts = table.attrs.get("parts") or []
-sheet = None
-if len(parts) > 1:
+sheet = table.attrs.get("part") if len(parts) > 1 else None
+if sheet is not None:
     label = "Feuille du classeur" if table.attrs.get("part_kind") == "feuille" else "Couche du GeoPackage"
-    sheet = st.selectbox(label, parts, index=parts.index(table.attrs["part"]),
-                         help="Par défaut, la première dont les colonnes sont reconnues.", key=f"feuille-{name}")
-    if sheet != table.attrs["part"]:
-        with user_errors():
-            table = read_table(data, filename=name, sheet=sheet)
+    st.selectbox(label, parts, index=parts.index(sheet), help="Par défaut, la première dont les colonnes sont reconnues.", key=sheet_key)
 
 st.subheader("1. Correspondance des colonnes")
 auto = suggest_mapping(table.columns)
@@ -55,7 +59,7 @@ mapping = {c: ("" if f == IGNORE else f) for c, f in zip(editor["colonne du fich
 
 st.subheader("2. Rapport de validation")
 with user_errors():
-    result = import_actors(data, filename=name, mapping=mapping, sheet=sheet)
+    result = import_table(table, name=name, mapping=mapping)
 st.write(result.summary)
 if len(result.report):
     st.dataframe(result.report, hide_index=True, width="stretch")
