@@ -78,7 +78,7 @@ class _RefitUntilTouched(MacroElement):
   ['mousedown', 'wheel', 'touchstart', 'keydown'].forEach(function (t) { el.addEventListener(t, function () { touched = true; }, {passive: true}); });
   if (window.ResizeObserver) {
     new ResizeObserver(function () {
-      if (!touched && !map._cstiViewSet && el.clientHeight > 0) { map.invalidateSize(); map.fitBounds({{ this.bounds }}); }
+      if (!touched && !map._cstiViewSet && el.clientHeight > 0) { map.invalidateSize(); map.fitBounds({{ this.bounds }}, {animate: false}); }
     }).observe(el);
   }
 })();

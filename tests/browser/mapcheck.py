@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+#: Actors shown (clusters' counts plus single markers), or -1 while Leaflet or markercluster animates a zoom:
+#: during that animation the old and the new clusters are both in the page and would be counted twice.
 COUNT_JS = """() => {
+  if (document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')) { return -1; }
   const clusters = [...document.querySelectorAll('.marker-cluster span')].map(e => parseInt(e.textContent, 10));
   return clusters.reduce((a, b) => a + b, 0) + document.querySelectorAll('.csti-marker').length;
 }"""
@@ -24,13 +27,15 @@ OUTLINES_JS = """() => {
 
 
 def wait_for_markers(frame, expected: int | None = None, timeout: float = 30_000) -> int:
-    """Wait until the map shows markers (and, if given, exactly ``expected`` actors); return the count shown."""
+    """Wait until the map shows markers (and, if given, exactly ``expected`` actors); return the count shown.
+
+    The count returned is the one read when the wait ended, outside any zoom animation (a later read could
+    land in an animation started in between, such as the refit once the frame has its size).
+    """
     frame.wait_for_selector(".folium-map[data-csti-shown]", timeout=timeout)
-    if expected is None:
-        frame.wait_for_selector(".marker-cluster, .csti-marker", timeout=timeout)
-    else:
-        frame.wait_for_function(f"() => ({COUNT_JS})() === {expected}", timeout=timeout)
-    return frame.evaluate(COUNT_JS)
+    target = "n > 0" if expected is None else f"n === {int(expected)}"
+    handle = frame.wait_for_function(f"() => {{ const n = ({COUNT_JS})(); return {target} ? {{n}} : false; }}", timeout=timeout)
+    return int(handle.json_value()["n"])
 
 
 def outlines(frame) -> dict:

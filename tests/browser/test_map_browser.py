@@ -37,6 +37,7 @@ def _wait_count(page, expected: int) -> int:
           const d = f && f.contentDocument;
           const m = d && d.querySelector('.folium-map');
           if (!m || m.getAttribute('data-csti-shown') !== String(n)) { return false; }
+          if (d.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')) { return false; }
           const clusters = [...d.querySelectorAll('.marker-cluster span')].map(e => parseInt(e.textContent, 10));
           return clusters.reduce((a, b) => a + b, 0) + d.querySelectorAll('.csti-marker').length === n;
         }""",
