@@ -1,5 +1,7 @@
 """Page « Import & géocodage » : importer l'enquête, vérifier, géocoder, corriger à la main."""
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -34,7 +36,10 @@ else:
     st.info("Déposez un fichier pour commencer. Les colonnes sont reconnues automatiquement ; vous pourrez corriger la correspondance.")
     st.stop()
 
-sheet_key = f"feuille-{name}-{len(data)}"
+# The file is known by its content: a corrected file re-uploaded under the same name and size is a new file
+# (its own sheet choice, column mapping and geocoding), never the previous one's results.
+digest = hashlib.sha256(data).hexdigest()[:20]
+sheet_key = f"feuille-{digest}"
 with user_errors():
     table = read_once(data, name, st.session_state.get(sheet_key))
 parts = table.attrs.get("parts") or []
@@ -53,7 +58,7 @@ editor = st.data_editor(
         "champ": st.column_config.SelectboxColumn(options=[IGNORE, *TARGETS], required=True),
     },
     hide_index=True,
-    key=f"mapping-{name}-{sheet}",
+    key=f"mapping-{digest}-{sheet}",
 )
 mapping = {c: ("" if f == IGNORE else f) for c, f in zip(editor["colonne du fichier"], editor["champ"])}
 
@@ -69,7 +74,7 @@ if len(result.rejected):
 st.subheader("3. Géocodage")
 online = st.toggle("Interroger le service national d'adresses (Géoplateforme)", value=False, disabled=settings.offline,
                    help="Sinon : cache des réponses déjà obtenues puis placement à la commune, sans réseau.")
-key = (name, len(data), sheet, tuple(sorted(mapping.items())))
+key = (digest, sheet, tuple(sorted(mapping.items())))
 if st.button("Géocoder", type="primary"):
     bar = st.progress(0.0, text="Géocodage…")
 

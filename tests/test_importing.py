@@ -238,3 +238,41 @@ def test_import_page_offers_the_sheets(monkeypatch, tmp_path):
     sheet.set_value("Réponses 2025").run()
     assert not at.exception, at.exception
     assert any("Feuille « Réponses 2025 » (sur 3) : 2 acteurs retenus" in m.value for m in at.markdown), [m.value for m in at.markdown]
+
+
+def test_import_page_treats_a_corrected_file_of_the_same_name_and_size_as_new(monkeypatch, tmp_path):
+    """Staff fix a typo and upload the file again: the previous file's geocoding must not be shown for it."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    import pages.common
+
+    monkeypatch.setattr(pages.common, "require_staff", lambda: None)
+    monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
+    first = (FIXTURES / "acteurs_utf8_virgule.csv").read_bytes()
+    corrected = first.replace(b"Quai des Savoirs,", b"Quai des Savoirz,")
+    assert len(corrected) == len(first) and corrected != first
+
+    class Upload:
+        name = "enquete.csv"
+        data = first
+
+        def getvalue(self):
+            return self.data
+
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: Upload())
+    page = Path(__file__).resolve().parents[1] / "pages" / "import_geocodage.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.run()
+    next(b for b in at.button if b.label == "Géocoder").click().run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric if m.label == "Placés"] == ["Placés"]
+    assert any("Quai des Savoirs" in o for o in next(s for s in at.selectbox if s.label == "Acteur").options)
+
+    Upload.data = corrected
+    at.run()
+    assert not at.exception, at.exception
+    assert not [m for m in at.metric if m.label == "Placés"], "les résultats du fichier précédent ne valent pas pour le fichier corrigé"
+    next(b for b in at.button if b.label == "Géocoder").click().run()
+    options = next(s for s in at.selectbox if s.label == "Acteur").options
+    assert any("Quai des Savoirz" in o for o in options) and not any("Quai des Savoirs" in o for o in options)
