@@ -14,9 +14,12 @@ from pages.common import require_staff, territory, user_errors
 
 
 @st.cache_data(max_entries=4, show_spinner="Lecture du fichier…")
-def read_once(data: bytes, name: str, sheet: str | None):
-    """The file read once per (content, sheet): reruns (mapping edits, buttons) do not parse it again."""
-    return read_table(data, filename=name, sheet=sheet)
+def read_once(digest: str, name: str, sheet: str | None, _data: bytes):
+    """The file read once per (content, sheet): reruns (mapping edits, buttons) do not parse it again.
+
+    Keyed by the content's ``digest``, computed once per rerun below: ``_data`` is not hashed again.
+    """
+    return read_table(_data, filename=name, sheet=sheet)
 
 
 st.title("Import & géocodage")
@@ -41,7 +44,7 @@ else:
 digest = hashlib.sha256(data).hexdigest()[:20]
 sheet_key = f"feuille-{digest}"
 with user_errors():
-    table = read_once(data, name, st.session_state.get(sheet_key))
+    table = read_once(digest, name, st.session_state.get(sheet_key), data)
 parts = table.attrs.get("parts") or []
 sheet = table.attrs.get("part") if len(parts) > 1 else None
 if sheet is not None:

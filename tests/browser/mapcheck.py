@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-#: Actors shown (clusters' counts plus single markers), or -1 while Leaflet or markercluster animates a zoom:
-#: during that animation the old and the new clusters are both in the page and would be counted twice.
-COUNT_JS = """() => {
-  if (document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')) { return -1; }
-  const clusters = [...document.querySelectorAll('.marker-cluster span')].map(e => parseInt(e.textContent, 10));
-  return clusters.reduce((a, b) => a + b, 0) + document.querySelectorAll('.csti-marker').length;
+#: Actors shown in a document (clusters' counts plus single markers), or -1 while Leaflet or markercluster
+#: animates a zoom: during that animation the old and the new clusters are both in the page and would be counted twice.
+COUNT_IN_JS = """(d) => {
+  if (d.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')) { return -1; }
+  const clusters = [...d.querySelectorAll('.marker-cluster span')].map(e => parseInt(e.textContent, 10));
+  return clusters.reduce((a, b) => a + b, 0) + d.querySelectorAll('.csti-marker').length;
 }"""
+
+#: The same, in the frame or page it is evaluated in.
+COUNT_JS = f"() => ({COUNT_IN_JS})(document)"
 
 #: Department features drawn by Leaflet, and painted pixels of the vector canvas (outlines are drawn on a canvas).
 OUTLINES_JS = """() => {

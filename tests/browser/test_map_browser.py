@@ -14,7 +14,7 @@ from geodata.publish import publish_site
 from geodata.selection import Selection, select_actors
 from geodata.settings import get_settings
 from tests.browser.conftest import HOSTILE, SCREENSHOTS
-from tests.browser.mapcheck import open_popups, outlines, wait_for_markers
+from tests.browser.mapcheck import COUNT_IN_JS, open_popups, outlines, wait_for_markers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,15 +32,12 @@ def _map_frame(page):
 def _wait_count(page, expected: int) -> int:
     """The app re-renders the iframe after a filter: wait on whichever frame is current."""
     page.wait_for_function(
-        """([sel, n]) => {
+        f"""([sel, n]) => {{
           const f = document.querySelector(sel);
           const d = f && f.contentDocument;
           const m = d && d.querySelector('.folium-map');
-          if (!m || m.getAttribute('data-csti-shown') !== String(n)) { return false; }
-          if (d.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')) { return false; }
-          const clusters = [...d.querySelectorAll('.marker-cluster span')].map(e => parseInt(e.textContent, 10));
-          return clusters.reduce((a, b) => a + b, 0) + d.querySelectorAll('.csti-marker').length === n;
-        }""",
+          return !!m && m.getAttribute('data-csti-shown') === String(n) && ({COUNT_IN_JS})(d) === n;
+        }}""",
         arg=[MAP_IFRAME, expected],
         timeout=60_000,
     )
