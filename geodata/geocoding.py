@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 import sqlite3
@@ -9,6 +10,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +144,7 @@ def default_cache(settings: Settings) -> GeocodeCache:
 
 
 def default_client(settings: Settings):
+    """The national service's client, built from the settings (URL, timeout, user agent)."""
     from geodata._geoplateforme import GeoplateformeClient
 
     return GeoplateformeClient(settings.geocoder_url, timeout=settings.http_timeout, user_agent=settings.user_agent)
@@ -192,6 +195,46 @@ def answer_from_bulk_row(row: dict) -> dict | None:
 # -- the chain -----------------------------------------------------------------------------------
 
 
+class Failure(enum.Enum):
+    """Why the national service left an address unplaced; the value is the French reason's template.
+
+    The row then falls back to its commune (offline gazetteer), for review. Offline mode is not a
+    failure: addresses are simply not sent and the gazetteer's placement stands.
+    """
+
+    UNAVAILABLE = "service national indisponible ({})"
+    NOT_SENT = "service national indisponible, lots suivants non envoyés ({})"
+    NO_ANSWER = "le service national n'a pas donné de réponse pour cette adresse"
+    NOT_FOUND = "adresse introuvable par le service national"
+    LOW_SCORE = "score {:.2f} du service national sous le seuil {:g} ({!r})"
+    ELSEWHERE = "le service national place l'adresse hors du département déclaré ({!r})"
+
+    def reason(self, *details) -> str:
+        return self.value.format(*details)
+
+
+@dataclass(frozen=True)
+class _Input:
+    """The columns the chain reads, cleaned, aligned on the actors; ``gaz`` is the gazetteer's answer per row."""
+
+    adresse: pd.Series
+    postcode: pd.Series
+    commune: pd.Series
+    lon: pd.Series
+    lat: pd.Series
+    gaz: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """Rows sent to the national service (``rows``), with their query, postcode and cache key."""
+
+    rows: pd.Series
+    keys: pd.Series
+    query: pd.Series
+    postcode: pd.Series
+
+
 def _unique_map(values: pd.Series, fn) -> pd.Series:
     """Apply ``fn`` once per distinct value."""
     uniq = pd.unique(values.to_numpy(dtype=object))
@@ -203,6 +246,234 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     if name not in df.columns:
         return pd.Series([""] * len(df), index=df.index, dtype=object)
     return df[name].astype(object).where(df[name].notna(), "").astype(str).str.strip()
+
+
+def _coordinate(actors: pd.DataFrame, name: str) -> pd.Series:
+    return pd.to_numeric(_col(actors, name).str.replace(",", ".", regex=False), errors="coerce").astype(object)
+
+
+def _empty_result(index: pd.Index) -> pd.DataFrame:
+    n = len(index)
+    return pd.DataFrame(
+        {
+            "longitude_lieu": np.full(n, np.nan),
+            "latitude_lieu": np.full(n, np.nan),
+            "geocodage_source": [""] * n,
+            "geocodage_precision": [""] * n,
+            "geocodage_score": np.full(n, np.nan),
+            "geocodage_libelle": [""] * n,
+            "geocodage_code_insee": [""] * n,
+            "geocodage_statut": [UNPLACED] * n,
+            "geocodage_motif": [""] * n,
+            "geocodage_cache": [False] * n,
+        },
+        index=index,
+    )
+
+
+def _set_rows(out: pd.DataFrame, mask, **values) -> None:
+    for key, value in values.items():
+        out.loc[mask, key] = value
+
+
+def _read_input(actors: pd.DataFrame, reference: Reference) -> _Input:
+    adresse, cp, commune = _col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune")
+    # A single "full address" column ("12 rue X 31000 Toulouse"): take postcode and commune from it.
+    whole = (cp == "") & (commune == "") & (adresse != "")
+    if whole.any():
+        parts = adresse[whole].str.extract(_FULL_ADDRESS)
+        found = parts[1].notna()
+        cp, commune = cp.copy(), commune.copy()
+        cp[parts.index[found]] = parts.loc[found, 1]
+        commune[parts.index[found]] = parts.loc[found, 2].str.strip()
+    gaz = gazetteer_for(reference).resolve(commune, cp, _col(actors, "code_insee"), _col(actors, "departement_declare"))
+    gaz.index = actors.index
+    return _Input(adresse, cp, commune, _coordinate(actors, "longitude"), _coordinate(actors, "latitude"), gaz)
+
+
+def _from_file(out: pd.DataFrame, inp: _Input, reference: Reference) -> pd.Series:
+    """Stage 1: coordinates of the file, kept when they lie in Occitanie; returns the rows still to place."""
+    lon, lat, gaz = inp.lon, inp.lat, inp.gaz
+    given = lon.notna() & lat.notna()
+    if not given.any():
+        return ~given
+    inside = pd.Series(False, index=out.index)
+    codes = communes_at(reference.communes, lon[given].astype(float), lat[given].astype(float))
+    inside[given] = codes.notna().to_numpy()
+    out.loc[given, "geocodage_code_insee"] = codes.fillna("").to_numpy()
+    _set_rows(out, given & inside, longitude_lieu=lon[given & inside].astype(float), latitude_lieu=lat[given & inside].astype(float),
+              geocodage_source="fichier", geocodage_precision="provided", geocodage_statut=OK)
+    for i in out.index[given & ~inside]:
+        where = f"coordonnées du fichier ({lat[i]:.5f}, {lon[i]:.5f}) hors d'Occitanie"
+        if gaz.at[i, "code_insee"] is not None and pd.notna(gaz.at[i, "code_insee"]):
+            out.loc[i, ["longitude_lieu", "latitude_lieu"]] = [gaz.at[i, "lon"], gaz.at[i, "lat"]]
+            out.loc[i, ["geocodage_source", "geocodage_precision", "geocodage_code_insee", "geocodage_statut"]] = [
+                "gazetteer", "municipality", gaz.at[i, "code_insee"], REVIEW]
+            out.at[i, "geocodage_motif"] = f"{where} : ignorées, acteur placé à sa commune ; vérifiez les coordonnées"
+        else:
+            out.loc[i, ["longitude_lieu", "latitude_lieu", "geocodage_source", "geocodage_precision", "geocodage_statut"]] = [
+                lon[i], lat[i], "fichier", "provided", REVIEW]
+            out.at[i, "geocodage_motif"] = f"{where} : vérifiez les coordonnées (latitude et longitude inversées ?)"
+    return ~given
+
+
+def _queries(inp: _Input, todo: pd.Series, reference: Reference) -> _Queries:
+    """What the national service is asked, for rows still to place that have a street address.
+
+    Works on unique address lines: surveys repeat them, and 50,000 rows must stay fast.
+    """
+    index = todo.index
+    street = _unique_map(inp.adresse, street_part)
+    rows = todo & (street != "")
+    keys = pd.Series("", index=index, dtype=object)
+    query = pd.Series("", index=index, dtype=object)
+    postcode = _unique_map(inp.postcode, clean_postcode)
+    postcode = postcode.where(postcode.isin(set(reference.codes_postaux["code_postal"])), "")  # CEDEX codes are not postcodes
+    if rows.any():
+        query[rows] = (street[rows] + " " + _unique_map(inp.commune[rows], _commune_for_query)).str.strip().str.slice(0, 200)
+        pairs = query[rows] + "|" + postcode[rows]
+        keys[rows] = _unique_map(pairs, lambda qp: address_key(*qp.rsplit("|", 1)))
+    return _Queries(rows, keys, query, postcode)
+
+
+def _from_cache(out: pd.DataFrame, q: _Queries, cache: GeocodeCache) -> dict[str, dict]:
+    """Stage 2: answers already in the cache (rows flagged ``geocodage_cache``)."""
+    answers = cache.get_many(q.keys[q.rows]) if q.rows.any() else {}
+    out.loc[q.rows & q.keys.isin(answers.keys()), "geocodage_cache"] = True
+    return answers
+
+
+def _from_service(q: _Queries, answers: dict[str, dict], *, client, cache: GeocodeCache, bulk: bool, chunk_size: int,
+                  report: Callable[[int], None]) -> dict[str, tuple[Failure, str]]:
+    """Stage 3: ask the national service for the addresses the cache lacks, by lots.
+
+    Each answered lot is cached at once (an interrupted batch resumes) and added to ``answers``;
+    returns the failures by key. ``report(rows)`` is called after each lot with the rows it covered.
+    """
+    missing = q.rows & ~q.keys.isin(answers.keys())
+    failures: dict[str, tuple[Failure, str]] = {}
+    todo_keys = q.keys[missing].drop_duplicates()
+    jobs = pd.DataFrame({"key": todo_keys.to_numpy(), "q": q.query[todo_keys.index].to_numpy(), "postcode": q.postcode[todo_keys.index].to_numpy()})
+    per_key_rows = q.keys[missing].value_counts()
+    step = chunk_size if bulk else 1
+    broken = 0
+    for start in range(0, len(jobs), step):
+        lot = jobs.iloc[start : start + step]
+        try:
+            got = _ask_bulk(client, lot) if bulk else {lot["key"].iloc[0]: answer_from_feature(client.search(lot["q"].iloc[0], postcode=lot["postcode"].iloc[0]))}
+        except NetworkError as exc:
+            failures.update({k: (Failure.UNAVAILABLE, Failure.UNAVAILABLE.reason(exc)) for k in lot["key"]})
+            broken += 1
+            if broken >= MAX_FAILED_LOTS:
+                # The service is down: do not make the user wait for every lot to fail in turn.
+                failures.update({k: (Failure.NOT_SENT, Failure.NOT_SENT.reason(exc)) for k in jobs["key"].iloc[start + step :]})
+                break
+            got = {}
+        else:
+            broken = 0
+            failures.update({k: (Failure.NO_ANSWER, Failure.NO_ANSWER.reason()) for k in lot["key"] if k not in got})
+        if got:
+            cache.put_many(got, service=client.service_url)
+            answers.update(got)
+        report(int(per_key_rows.reindex(lot["key"]).sum()))
+    return failures
+
+
+def _ask_bulk(client, lot: pd.DataFrame) -> dict[str, dict]:
+    rows = [{"cle": k, "q": q, "postcode": p} for k, q, p in zip(lot["key"], lot["q"], lot["postcode"])]
+    sent = set(lot["key"])
+    got = {}
+    for row in client.search_csv(rows, columns=["q"], postcode_column="postcode"):
+        parsed = answer_from_bulk_row(row)
+        if parsed is not None and row.get("cle") in sent:
+            got[row["cle"]] = parsed
+    return got
+
+
+def _place_answers(out: pd.DataFrame, q: _Queries, answers: dict[str, dict], gaz: pd.DataFrame, todo: pd.Series, *, min_score: float,
+                   failures: dict[str, tuple[Failure, str]]) -> pd.Series:
+    """Place the rows the service answered well; record why the others were not; returns the rows still to place."""
+    if not q.rows.any():
+        return todo
+    rows_on = out.index[q.rows]
+    keys = q.keys
+    fields = ("found", "lon", "lat", "type", "score", "label", "citycode")
+    records = [answers.get(k) or {} for k in keys[q.rows]]
+    ans = pd.DataFrame({f: [r.get(f) for r in records] for f in fields}, index=rows_on)
+    found = ans["found"].eq(True)
+    score = pd.to_numeric(ans["score"], errors="coerce")
+    label = ans["label"].fillna("").astype(str)
+    not_found = ans["found"].eq(False)
+    low = found & (score < min_score)
+    g_dep = gaz.loc[rows_on, "code_insee"].fillna("").astype(str).str[:2]
+    a_dep = ans["citycode"].fillna("").astype(str).str[:2]
+    elsewhere = found & ~low & (g_dep != "") & (a_dep != "") & (g_dep != a_dep)
+    good = found & ~low & ~elsewhere
+    for k in keys[rows_on[not_found.to_numpy()]]:
+        failures[k] = (Failure.NOT_FOUND, Failure.NOT_FOUND.reason())
+    for k, sc, lab in zip(keys[rows_on[low.to_numpy()]], score[low], label[low]):
+        failures[k] = (Failure.LOW_SCORE, Failure.LOW_SCORE.reason(sc, min_score, lab))
+    for k, lab in zip(keys[rows_on[elsewhere.to_numpy()]], label[elsewhere]):
+        failures[k] = (Failure.ELSEWHERE, Failure.ELSEWHERE.reason(lab))
+    shown = low | elsewhere
+    out.loc[shown[shown].index, "geocodage_libelle"] = label[shown]
+    out.loc[low[low].index, "geocodage_score"] = score[low]
+    g = good[good].index
+    todo = todo.copy()
+    if len(g):
+        kind = ans.loc[g, "type"].fillna("").astype(str)
+        out.loc[g, "longitude_lieu"] = ans.loc[g, "lon"].astype(float)
+        out.loc[g, "latitude_lieu"] = ans.loc[g, "lat"].astype(float)
+        out.loc[g, "geocodage_source"] = "geoplateforme"
+        out.loc[g, "geocodage_precision"] = kind.where(kind.isin(PRECISIONS[:4]), "locality")
+        out.loc[g, "geocodage_libelle"] = label[g]
+        out.loc[g, "geocodage_code_insee"] = ans.loc[g, "citycode"].fillna("").astype(str)
+        out.loc[g, "geocodage_statut"] = OK
+        out.loc[g, "geocodage_score"] = score[g]
+        out.loc[g, "geocodage_motif"] = ""
+        todo[g] = False
+    return todo
+
+
+def _from_gazetteer(out: pd.DataFrame, inp: _Input, rest: pd.Series, reference: Reference) -> pd.Series:
+    """Stage 4: the offline gazetteer for every row still unplaced; returns the rows it placed."""
+    gaz, commune = inp.gaz, inp.commune
+    placed = rest & gaz["code_insee"].notna()
+    _set_rows(out, placed, longitude_lieu=gaz.loc[placed, "lon"], latitude_lieu=gaz.loc[placed, "lat"], geocodage_source="gazetteer",
+              geocodage_precision="municipality", geocodage_code_insee=gaz.loc[placed, "code_insee"], geocodage_statut=OK)
+    out.loc[placed & gaz["methode"].isin(DOUBTFUL), "geocodage_statut"] = REVIEW
+    out.loc[placed, "geocodage_motif"] = gaz.loc[placed, "motif"]
+    # An INSEE code that names another commune than the commune column: placed by the code, to check.
+    by_code = placed & (gaz["methode"] == "code_insee") & (commune != "")
+    if by_code.any():
+        gazetteer = gazetteer_for(reference)
+        named = gazetteer.resolve(commune[by_code], inp.postcode[by_code])["code_insee"].to_numpy()
+        clash = pd.Series(False, index=out.index)
+        clash[by_code] = pd.notna(named) & (named != gaz.loc[by_code, "code_insee"].to_numpy())
+        out.loc[clash, "geocodage_statut"] = REVIEW
+        out.loc[clash, "geocodage_motif"] = [
+            f"code INSEE {c!r} ({gazetteer.names.get(c, '?')}) différent de la commune déclarée {n!r} : placé d'après le code, vérifiez"
+            for c, n in zip(gaz.loc[clash, "code_insee"], commune[clash])
+        ]
+    return placed
+
+
+def _explain_failures(out: pd.DataFrame, inp: _Input, rest: pd.Series, placed: pd.Series, keys: pd.Series,
+                      failures: dict[str, tuple[Failure, str]]) -> None:
+    """Rows the service failed: at their commune for review, or unplaced, with both reasons; and why the rest stays unplaced."""
+    gaz = inp.gaz
+    failed = rest & keys.isin(failures.keys()) if failures else pd.Series(False, index=out.index)
+    if failed.any():
+        why = keys[failed].map({k: reason for k, (_, reason) in failures.items()}).astype(str)
+        on_commune = placed[failed]
+        how = gaz.loc[failed, "methode"].map(METHODS).fillna("").astype(str)
+        lost_why = gaz.loc[failed, "motif"].fillna("").astype(str)
+        out.loc[failed, "geocodage_statut"] = np.where(on_commune, REVIEW, UNPLACED)
+        out.loc[failed, "geocodage_motif"] = np.where(
+            on_commune, why + " ; placé à la commune (" + how + ")", np.where(lost_why != "", why + "; " + lost_why, why)
+        )
+    lost = rest & ~placed & ~failed
+    out.loc[lost, "geocodage_motif"] = gaz.loc[lost, "motif"].where(gaz.loc[lost, "motif"] != "", "commune introuvable")
 
 
 def geocode_actors(
@@ -223,7 +494,8 @@ def geocode_actors(
     cache -> the national address service for rows with a street address (bulk CSV by lots, each
     lot cached as soon as it is answered, so an interrupted batch resumes) -> the offline commune
     gazetteer. Results under ``settings.geocoder_min_score``, service failures and doubtful
-    commune matches are placed when possible but marked ``à vérifier``.
+    commune matches are placed when possible but marked ``à vérifier``. Manual corrections are a
+    later stage (:func:`geodata.corrections.apply_corrections`).
 
     Parameters
     ----------
@@ -249,212 +521,33 @@ def geocode_actors(
     """
     settings = settings or get_settings()
     offline = settings.offline if offline is None else offline
-    n = len(actors)
-    index = actors.index
-    out = pd.DataFrame(
-        {
-            "longitude_lieu": np.full(n, np.nan),
-            "latitude_lieu": np.full(n, np.nan),
-            "geocodage_source": [""] * n,
-            "geocodage_precision": [""] * n,
-            "geocodage_score": np.full(n, np.nan),
-            "geocodage_libelle": [""] * n,
-            "geocodage_code_insee": [""] * n,
-            "geocodage_statut": [UNPLACED] * n,
-            "geocodage_motif": [""] * n,
-            "geocodage_cache": [False] * n,
-        },
-        index=index,
-    )
-    if n == 0:
+    out = _empty_result(actors.index)
+    if len(actors) == 0:
         return out
-    adresse, cp, commune = _col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune")
-    # A single "full address" column ("12 rue X 31000 Toulouse"): take postcode and commune from it.
-    whole = (cp == "") & (commune == "") & (adresse != "")
-    if whole.any():
-        parts = adresse[whole].str.extract(_FULL_ADDRESS)
-        found = parts[1].notna()
-        cp, commune = cp.copy(), commune.copy()
-        cp[parts.index[found]] = parts.loc[found, 1]
-        commune[parts.index[found]] = parts.loc[found, 2].str.strip()
-    gaz = gazetteer_for(reference).resolve(commune, cp, _col(actors, "code_insee"), _col(actors, "departement_declare"))
-    gaz.index = index
-
-    def set_rows(mask, **values):
-        for key, value in values.items():
-            out.loc[mask, key] = value
-
-    # 1. Coordinates of the file.
-    lon = pd.to_numeric(_col(actors, "longitude").str.replace(",", ".", regex=False), errors="coerce").astype(object)
-    lat = pd.to_numeric(_col(actors, "latitude").str.replace(",", ".", regex=False), errors="coerce").astype(object)
-    given = lon.notna() & lat.notna()
-    if given.any():
-        inside = pd.Series(False, index=index)
-        codes = communes_at(reference.communes, lon[given].astype(float), lat[given].astype(float))
-        inside[given] = codes.notna().to_numpy()
-        out.loc[given, "geocodage_code_insee"] = codes.fillna("").to_numpy()
-        set_rows(given & inside, longitude_lieu=lon[given & inside].astype(float), latitude_lieu=lat[given & inside].astype(float),
-                 geocodage_source="fichier", geocodage_precision="provided", geocodage_statut=OK)
-        outside = given & ~inside
-        if outside.any():
-            for i in index[outside]:
-                where = f"coordonnées du fichier ({lat[i]:.5f}, {lon[i]:.5f}) hors d'Occitanie"
-                if gaz.at[i, "code_insee"] is not None and pd.notna(gaz.at[i, "code_insee"]):
-                    out.loc[i, ["longitude_lieu", "latitude_lieu"]] = [gaz.at[i, "lon"], gaz.at[i, "lat"]]
-                    out.loc[i, ["geocodage_source", "geocodage_precision", "geocodage_code_insee", "geocodage_statut"]] = [
-                        "gazetteer", "municipality", gaz.at[i, "code_insee"], REVIEW]
-                    out.at[i, "geocodage_motif"] = f"{where} : ignorées, acteur placé à sa commune ; vérifiez les coordonnées"
-                else:
-                    out.loc[i, ["longitude_lieu", "latitude_lieu", "geocodage_source", "geocodage_precision", "geocodage_statut"]] = [
-                        lon[i], lat[i], "fichier", "provided", REVIEW]
-                    out.at[i, "geocodage_motif"] = f"{where} : vérifiez les coordonnées (latitude et longitude inversées ?)"
-    todo = ~given
-
-    # 2-3. The national service (through the cache) for rows with a street address.
-    # Work on unique address lines: surveys repeat them, and 50,000 rows must stay fast.
-    street = _unique_map(adresse, street_part)
-    online_rows = todo & (street != "")
-    keys = pd.Series("", index=index, dtype=object)
-    query = pd.Series("", index=index, dtype=object)
-    known_postcodes = set(reference.codes_postaux["code_postal"])
-    postcode = _unique_map(cp, clean_postcode)
-    postcode = postcode.where(postcode.isin(known_postcodes), "")  # CEDEX codes are not postcodes
-    if online_rows.any():
-        query[online_rows] = (street[online_rows] + " " + _unique_map(commune[online_rows], _commune_for_query)).str.strip().str.slice(0, 200)
-        pairs = query[online_rows] + "|" + postcode[online_rows]
-        keys[online_rows] = _unique_map(pairs, lambda qp: address_key(*qp.rsplit("|", 1)))
+    inp = _read_input(actors, reference)
+    todo = _from_file(out, inp, reference)
+    q = _queries(inp, todo, reference)
     cache = default_cache(settings) if cache is None else cache
-    answers = cache.get_many(keys[online_rows]) if online_rows.any() else {}
-    from_cache = online_rows & keys.isin(answers.keys())
-    out.loc[from_cache, "geocodage_cache"] = True
-    missing = online_rows & ~keys.isin(answers.keys())
-    failures: dict[str, str] = {}
-    total = int(online_rows.sum())
-    done = int(from_cache.sum())
+    answers = _from_cache(out, q, cache)
+    total = int(q.rows.sum())
+    done = int((q.rows & q.keys.isin(answers.keys())).sum())
     if progress:
         progress(done, total, f"{done} adresses déjà connues (cache)")
-    if missing.any() and offline:
-        failures.update({k: "mode hors ligne : adresse non envoyée au service national" for k in keys[missing]})
-    elif missing.any():
-        client = default_client(settings) if client is None else client
-        todo_keys = keys[missing].drop_duplicates()
-        jobs = pd.DataFrame({"key": todo_keys.to_numpy(), "q": query[todo_keys.index].to_numpy(), "postcode": postcode[todo_keys.index].to_numpy()})
-        per_key_rows = keys[missing].value_counts()
-        step = chunk_size if bulk else 1
-        broken = 0
-        for start in range(0, len(jobs), step):
-            lot = jobs.iloc[start : start + step]
-            got: dict[str, dict] = {}
-            try:
-                if bulk:
-                    rows = [{"cle": k, "q": q, "postcode": p} for k, q, p in zip(lot["key"], lot["q"], lot["postcode"])]
-                    answered = client.search_csv(rows, columns=["q"], postcode_column="postcode")
-                    sent = set(lot["key"])
-                    for row in answered:
-                        parsed = answer_from_bulk_row(row)
-                        if parsed is not None and row.get("cle") in sent:
-                            got[row["cle"]] = parsed
-                else:
-                    k, q, p = lot.iloc[0]
-                    got[k] = answer_from_feature(client.search(q, postcode=p))
-            except NetworkError as exc:
-                failures.update({k: f"service national indisponible ({exc})" for k in lot["key"]})
-                broken += 1
-                if broken >= MAX_FAILED_LOTS:
-                    # The service is down: do not make the user wait for every lot to fail in turn.
-                    rest_keys = jobs["key"].iloc[start + step :]
-                    failures.update({k: f"service national indisponible, lots suivants non envoyés ({exc})" for k in rest_keys})
-                    break
-            else:
-                broken = 0
-                for k in lot["key"]:
-                    if k not in got:
-                        failures[k] = "le service national n'a pas donné de réponse pour cette adresse"
-            if got:
-                cache.put_many(got, service=getattr(client, "_root", "service"))
-                answers.update(got)
-            done += int(per_key_rows.reindex(lot["key"]).sum())
+    failures: dict[str, tuple[Failure, str]] = {}
+    if done < total and not offline:  # offline, addresses are not sent: the gazetteer's placement stands, as no failure
+
+        def report(rows: int) -> None:
+            nonlocal done
+            done += rows
             if progress:
                 progress(done, total, f"{done}/{total} adresses géocodées")
 
+        failures = _from_service(q, answers, client=default_client(settings) if client is None else client,
+                                 cache=cache, bulk=bulk, chunk_size=chunk_size, report=report)
     if progress and done < total:
         progress(total, total, "adresses restantes placées à la commune (hors ligne)")
-    min_score = settings.geocoder_min_score
-    if online_rows.any():
-        rows_on = index[online_rows]
-        fields = ("found", "lon", "lat", "type", "score", "label", "citycode")
-        records = [answers.get(k) or {} for k in keys[online_rows]]
-        ans = pd.DataFrame({f: [r.get(f) for r in records] for f in fields}, index=rows_on)
-        found = ans["found"].eq(True)
-        score = pd.to_numeric(ans["score"], errors="coerce")
-        label = ans["label"].fillna("").astype(str)
-        not_found = ans["found"].eq(False)
-        low = found & (score < min_score)
-        g_dep = gaz.loc[rows_on, "code_insee"].fillna("").astype(str).str[:2]
-        a_dep = ans["citycode"].fillna("").astype(str).str[:2]
-        elsewhere = found & ~low & (g_dep != "") & (a_dep != "") & (g_dep != a_dep)
-        good = found & ~low & ~elsewhere
-        for k in keys[rows_on[not_found.to_numpy()]]:
-            failures[k] = "adresse introuvable par le service national"
-        for k, sc, lab in zip(keys[rows_on[low.to_numpy()]], score[low], label[low]):
-            failures[k] = f"score {sc:.2f} du service national sous le seuil {min_score:g} ({lab!r})"
-        for k, lab in zip(keys[rows_on[elsewhere.to_numpy()]], label[elsewhere]):
-            failures[k] = f"le service national place l'adresse hors du département déclaré ({lab!r})"
-        shown = low | elsewhere
-        out.loc[shown[shown].index, "geocodage_libelle"] = label[shown]
-        out.loc[low[low].index, "geocodage_score"] = score[low]
-        g = good[good].index
-        if len(g):
-            kind = ans.loc[g, "type"].fillna("").astype(str)
-            out.loc[g, "longitude_lieu"] = ans.loc[g, "lon"].astype(float)
-            out.loc[g, "latitude_lieu"] = ans.loc[g, "lat"].astype(float)
-            out.loc[g, "geocodage_source"] = "geoplateforme"
-            out.loc[g, "geocodage_precision"] = kind.where(kind.isin(PRECISIONS[:4]), "locality")
-            out.loc[g, "geocodage_libelle"] = label[g]
-            out.loc[g, "geocodage_code_insee"] = ans.loc[g, "citycode"].fillna("").astype(str)
-            out.loc[g, "geocodage_statut"] = OK
-            out.loc[g, "geocodage_score"] = score[g]
-            out.loc[g, "geocodage_motif"] = ""
-            todo[g] = False
-
-    # 4. The offline gazetteer for every row still unplaced.
-    rest = todo
-    placed = rest & gaz["code_insee"].notna()
-    set_rows(placed, longitude_lieu=gaz.loc[placed, "lon"], latitude_lieu=gaz.loc[placed, "lat"], geocodage_source="gazetteer",
-             geocodage_precision="municipality", geocodage_code_insee=gaz.loc[placed, "code_insee"], geocodage_statut=OK)
-    doubtful = placed & gaz["methode"].isin(DOUBTFUL)
-    out.loc[doubtful, "geocodage_statut"] = REVIEW
-    out.loc[placed, "geocodage_motif"] = gaz.loc[placed, "motif"]
-    # An INSEE code that names another commune than the commune column: placed by the code, to check.
-    by_code = placed & (gaz["methode"] == "code_insee") & (commune != "")
-    if by_code.any():
-        named = gazetteer_for(reference).resolve(commune[by_code], cp[by_code])["code_insee"].to_numpy()
-        clash = pd.Series(False, index=index)
-        clash[by_code] = pd.notna(named) & (named != gaz.loc[by_code, "code_insee"].to_numpy())
-        names = gazetteer_for(reference).names
-        out.loc[clash, "geocodage_statut"] = REVIEW
-        out.loc[clash, "geocodage_motif"] = [
-            f"code INSEE {c!r} ({names.get(c, '?')}) différent de la commune déclarée {n!r} : placé d'après le code, vérifiez"
-            for c, n in zip(gaz.loc[clash, "code_insee"], commune[clash])
-        ]
-    real_failures = {k: v for k, v in failures.items() if "hors ligne" not in v}
-    failed = rest & keys.isin(real_failures.keys()) if real_failures else pd.Series(False, index=index)
-    if failed.any():
-        why = keys[failed].map(real_failures).astype(str)
-        on_commune = placed[failed]
-        how = gaz.loc[failed, "methode"].map(METHODS).fillna("").astype(str)
-        lost_why = gaz.loc[failed, "motif"].fillna("").astype(str)
-        out.loc[failed, "geocodage_statut"] = np.where(on_commune, REVIEW, UNPLACED)
-        out.loc[failed, "geocodage_motif"] = np.where(
-            on_commune, why + " ; placé à la commune (" + how + ")", np.where(lost_why != "", why + "; " + lost_why, why)
-        )
-    lost = rest & ~placed & ~failed
-    out.loc[lost, "geocodage_motif"] = gaz.loc[lost, "motif"].where(gaz.loc[lost, "motif"] != "", "commune introuvable")
+    rest = _place_answers(out, q, answers, inp.gaz, todo, min_score=settings.geocoder_min_score, failures=failures)
+    placed = _from_gazetteer(out, inp, rest, reference)
+    _explain_failures(out, inp, rest, placed, q.keys, failures)
     out["geocodage_statut"] = out["geocodage_statut"].astype(object)
     return out
-
-
-def reverse_commune(reference: Reference, lon: float, lat: float) -> str | None:
-    """INSEE code of the commune at a point (offline), or ``None`` outside Occitanie."""
-    code = communes_at(reference.communes, [lon], [lat]).iloc[0]
-    return None if pd.isna(code) else str(code)

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from geodata._geoplateforme import GeoplateformeClient, _retry_after
+from geodata._geoplateforme import GeoplateformeClient
 from geodata.errors import NetworkError
 from geodata.geocoding import (
     COLUMNS,
@@ -153,11 +153,6 @@ def test_429_honours_retry_after_as_http_date(bulk, server, reference, settings,
     out = run(ACTORS, reference, settings, client_for(server.url, sleep=sleeps), cache, bulk=bulk)
     assert_no_row_lost(ACTORS, out)
     assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30  # the date, not the default backoff
-
-
-@pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), ("1.5", 1.5), ("-4", 0.0), ("nan", None), ("demain", None), (None, None)])
-def test_retry_after_header_values(header, seconds):
-    assert _retry_after(header) == seconds
 
 
 def test_truncated_bulk_answer_loses_no_row(server, reference, settings, cache):
