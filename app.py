@@ -2,6 +2,9 @@
 
 import streamlit as st
 
+from geodata.settings import get_settings
+from pages.common import user_errors
+
 st.set_page_config(page_title="Carte de la culture scientifique en Occitanie", page_icon=":material/explore:", layout="wide")
 
 PUBLIC = [
@@ -15,4 +18,7 @@ STAFF = [
     st.Page("pages/exports.py", title="Exports", icon=":material/download:", url_path="exports"),
 ]
 
-st.navigation({"Public": PUBLIC, "Espace équipe": STAFF}).run()
+page = st.navigation({"Public": PUBLIC, "Espace équipe": STAFF})
+with user_errors():  # a bad CSTI_* value: a French message naming the variable, not a stack trace
+    get_settings()
+page.run()

@@ -70,14 +70,22 @@ class RetryPolicy(Retry):
 
     RETRY_AFTER_STATUS_CODES = frozenset({429, 503})
 
-    def __init__(self, *args, sleep: Sleep = time.sleep, on_retry: Callable[[], None] | None = None, **kwargs):
+    def __init__(self, *args, sleep: Sleep = time.sleep, on_retry: Callable[[], None] | None = None, origin: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.sleep_function = sleep
         self.on_retry = on_retry
+        #: ``scheme://host`` of the request, for the log (urllib3 records only the path).
+        self.origin = origin
 
     def new(self, **kw) -> RetryPolicy:
         retry = super().new(**kw)
-        retry.sleep_function, retry.on_retry = self.sleep_function, self.on_retry
+        retry.sleep_function, retry.on_retry, retry.origin = self.sleep_function, self.on_retry, self.origin
+        return retry
+
+    def for_origin(self, origin: str) -> RetryPolicy:
+        """A fresh copy of the policy for one request to ``origin``."""
+        retry = self.new()
+        retry.origin = origin
         return retry
 
     def get_backoff_time(self) -> float:
@@ -94,7 +102,8 @@ class RetryPolicy(Retry):
             wait = self.get_backoff_time()
         last = self.history[-1]
         done = len(self.history)
-        logger.info("Nouvel essai %d/%d de %s %s dans %.2f s : %s", done, done + (self.total or 0), last.method, last.url, wait, _cause(last))
+        logger.info("Essai %d/%d de %s %s%s dans %.2f s, après : %s", done + 1, done + 1 + (self.total or 0), last.method, self.origin, last.url,
+                    wait, _cause(last))
         if self.on_retry is not None:
             self.on_retry()
         if wait > 0:
@@ -182,10 +191,10 @@ class HttpClient:
         service = service or f"Le serveur {origin(url)!r}"
         parse = parse or (lambda response: response.content)
         first = self.requests_made
-        state: Retry = self.policy
+        self.requests_made += 1  # the first attempt; each retry is counted by the policy as it waits
+        state: Retry = self.policy.for_origin(origin(url))
         while True:
             self._adapter.max_retries = state
-            self.requests_made += 1
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.RequestException as exc:
@@ -204,7 +213,7 @@ class HttpClient:
                 return parse(response)
             except MalformedAnswer as exc:
                 try:
-                    state = state.increment(method, url, error=exc)
+                    state = state.increment(method, response.request.path_url, error=exc)
                 except MaxRetryError:
                     raise self._gave_up(service, what, first, _describe(exc)) from exc
                 state.sleep()

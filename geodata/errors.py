@@ -23,3 +23,7 @@ class NetworkError(GeodataError):
 
 class ConflictError(GeodataError):
     """A change was made from a stale copy: someone else changed the record in between."""
+
+
+class SettingsError(GeodataError):
+    """A setting read from the environment has a value of the wrong form."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
+
+from geodata.errors import SettingsError
 
 APP_NAME = "carte-csti-occitanie"
 
@@ -100,26 +103,49 @@ class Settings:
     )
 
 
-def _coerce(value: str, default):
+_TRUE, _FALSE = ("1", "true", "yes", "oui", "on"), ("0", "false", "no", "non", "off")
+
+
+def _coerce(value: str, default, *, env: str, help_text: str):
+    """The environment's text as the type of the default; a French :class:`SettingsError` when it does not fit."""
     if isinstance(default, bool):
-        return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
-    if isinstance(default, float):
-        return float(value)
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, Path):
+        word = value.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        expected = f"oui ou non, soit {', '.join(_TRUE)}, soit {', '.join(_FALSE)}"
+    elif isinstance(default, float | int):
+        try:
+            number = float(value.strip().replace(",", ".")) if isinstance(default, float) else int(value.strip())
+        except ValueError:
+            number = None
+        if number is not None and math.isfinite(number):
+            return number
+        expected = "un nombre, ex. 10 ou 2.5" if isinstance(default, float) else "un nombre entier, ex. 10"
+    elif isinstance(default, Path):
         return Path(value).expanduser()
-    return value
+    else:
+        return value
+    shown = ("1" if default else "0") if isinstance(default, bool) else f"{default:g}"
+    raise SettingsError(
+        f"Réglage {env} invalide : {value!r} ({help_text.rstrip('.')}). Attendu : {expected}. "
+        f"Corrigez la variable d'environnement {env}, ou supprimez-la pour garder la valeur par défaut ({shown})."
+    )
 
 
 def get_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build the settings from defaults overridden by environment variables."""
+    """Build the settings from defaults overridden by environment variables.
+
+    Raises
+    ------
+    SettingsError
+        A variable's value is not of the setting's form (``CSTI_HTTP_TIMEOUT=abc``).
+    """
     environ = os.environ if environ is None else environ
     values = {}
     for f in fields(Settings):
         env = f.metadata["env"]
         if env in environ and environ[env] != "":
-            values[f.name] = _coerce(environ[env], f.default)
+            values[f.name] = _coerce(environ[env], f.default, env=env, help_text=f.metadata["help"])
     return Settings(**values)
 
 
