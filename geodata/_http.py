@@ -133,7 +133,7 @@ def _describe(error) -> str:
     return f"{type(error).__name__} : {error}"
 
 
-def origin(url: str) -> str:
+def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -176,6 +176,10 @@ class HttpClient:
     def from_settings(cls, settings: Settings, **kwargs) -> HttpClient:
         return cls(timeout=settings.http_timeout, user_agent=settings.user_agent, **kwargs)
 
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
     def _count(self) -> None:
         self.requests_made += 1
 
@@ -188,11 +192,11 @@ class HttpClient:
         state the previous attempt left). Raises :class:`~geodata.errors.NetworkError`, in
         French, naming ``what`` was asked of ``service``, once the budget is spent or on a refusal.
         """
-        service = service or f"Le serveur {origin(url)!r}"
+        service = service or f"Le serveur {_origin(url)!r}"
         parse = parse or (lambda response: response.content)
         first = self.requests_made
         self.requests_made += 1  # the first attempt; each retry is counted by the policy as it waits
-        state: Retry = self.policy.for_origin(origin(url))
+        state: Retry = self.policy.for_origin(_origin(url))
         while True:
             self._adapter.max_retries = state
             try:
@@ -232,8 +236,13 @@ def fetch_bytes(url: str, *, settings: Settings | None = None, client: HttpClien
         raise NetworkError(f"Mode hors ligne (CSTI_OFFLINE) : {url!r} n'est pas téléchargé.")
     if not url.lower().startswith(("http://", "https://")):
         raise NetworkError(f"Adresse non prise en charge : {url!r} (http ou https seulement).")
-    client = client or HttpClient.from_settings(settings)
-    return client.request("GET", url, what=f"le téléchargement de {url!r}")
+    own = client is None
+    client = HttpClient.from_settings(settings) if own else client
+    try:
+        return client.request("GET", url, what=f"le téléchargement de {url!r}")
+    finally:
+        if own:
+            client.close()
 
 
 def download_to(url: str, dest: Path, *, settings: Settings | None = None, client: HttpClient | None = None) -> Path:

@@ -148,14 +148,3 @@ def _loopback_rows(reference, settings, tmp, quick: bool) -> list[Row]:
     out.append(Row("géocodage", f"lot CSV vs une par une, {len(sample)} adresses, latence 20 ms", f"{fmt_s(bulk)} vs {fmt_s(single)}", "",
                    f"rapport ×{single / bulk:.0f} en faveur du lot"))
     return out
-    sample = pd.concat(streets, ignore_index=True)
-    sample = sample[sample["adresse"] != ""].drop_duplicates().head(n).reset_index(drop=True)
-    with GeoplateformeServer(known, latency=0.020) as srv:
-        client = GeoplateformeClient(srv.url, timeout=30, user_agent=settings.user_agent)
-        bulk = _seconds(lambda: geocode_actors(sample, reference=reference, settings=settings, offline=False, client=client,
-                                                cache=GeocodeCache(Path(tmp) / f"b{time.time_ns()}.sqlite")))
-        single = _seconds(lambda: geocode_actors(sample, reference=reference, settings=settings, offline=False, client=client, bulk=False,
-                                                  cache=GeocodeCache(Path(tmp) / f"s{time.time_ns()}.sqlite")))
-    out.append(Row("géocodage", f"lot CSV vs une par une, {len(sample)} adresses, latence 20 ms", f"{fmt_s(bulk)} vs {fmt_s(single)}", "",
-                   f"rapport ×{single / bulk:.0f} en faveur du lot"))
-    return out
