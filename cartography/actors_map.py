@@ -20,7 +20,6 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import CssLink, Element, JavascriptLink
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
@@ -472,23 +471,8 @@ class ActorLayer(JSCSSMixin):
         m = self._parent
         self.bases = [(key, name, js_json(BASE_LAYERS[key][0])) for key, name, _ in tile_layers(m)]
         self.base_none_shown = getattr(m, "csti_base", "") == "aucun"
-        # As MacroElement.render, but the script (megabytes of data) is not re-parsed as a Jinja template.
-        figure = self.get_root()
-        for name, url in self.default_js:
-            figure.header.add_child(JavascriptLink(url), name=name)
-        for name, url in self.default_css:
-            figure.header.add_child(CssLink(url), name=name)
-        module = self._template.module
-        figure.header.add_child(Element(module.header(self, kwargs)), name=self.get_name())
-        figure.script.add_child(_RawScript(module.script(self, kwargs)), name=self.get_name())
-
-
-class _RawScript(Element):
-    """A script fragment rendered verbatim (branca would compile the text itself as a template)."""
-
-    def __init__(self, text: str):
-        super().__init__("{{ this.text }}")
-        self.text = text
+        # The script (megabytes of data) is not parsed again as a template: see cartography.verbatim.
+        super().render(**kwargs)
 
 
 def actors_map(
