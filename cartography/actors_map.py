@@ -520,3 +520,11 @@ def actors_map(
 def map_html(m: folium.Map) -> str:
     """The standalone HTML page of a map."""
     return m.get_root().render()
+
+
+def map_parts(m: folium.Map) -> tuple[str, str, str]:
+    """The ``<head>`` content, ``<body>`` content and script of a map's page, rendered apart (as :func:`map_html` would)."""
+    root = m.get_root()
+    for child in root._children.values():
+        child.render()
+    return root.header.render(), root.html.render(), root.script.render()

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pandas as pd
 
-from cartography.actors_map import actors_map, map_html, placed_mask
+from cartography.actors_map import actors_map, map_parts, placed_mask
 from cartography.assets import install_assets
-from cartography.base import communes_outlines_geojson
+from cartography.base import BASE_LAYERS, communes_outlines_geojson
 from cartography.escape import escape_text
 from geodata.actors import public_columns
 from geodata.errors import GeodataError
 from geodata.spreadsheet import neutralise_frame
 
 TITLE = "Carte de la culture scientifique en Occitanie"
-#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
+#: The map's script, with the actors' data: a file of the site, so the page runs no inline script but the header's.
+SCRIPT_FILE = "carte.js"
+
+_PAGE = """<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>{title}</title>
+{header}
+</head>
+<body>
+{body}
+<script src="{script}"></script>
+</body>
+</html>
+"""
 
 
 @dataclass
@@ -56,8 +76,45 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
+def _hashes(tag: str, header: str) -> list[str]:
+    """CSP hash sources of the inline ``<tag>`` blocks of ``header`` (written by code: folium's map, our styles)."""
+    blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", header, flags=re.DOTALL)
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(b.encode('utf-8')).digest()).decode('ascii')}'" for b in blocks]
+
+
+def content_security_policy(header: str) -> str:
+    """The static site's Content-Security-Policy: its own files, the header's inline blocks by hash, the tile servers.
+
+    Scripts and stylesheets come from the site itself ('self'); the map's script, which carries the
+    data, is a file of the site (:data:`SCRIPT_FILE`), so no inline script runs but the few fixed
+    blocks of the header, allowed by their SHA-256 (computed at each publication, the map's element
+    ids being random). Style *attributes* stay allowed ('unsafe-inline' in ``style-src-attr`` only):
+    Leaflet's markers and our legends are HTML snippets with ``style="…"``, and CSS runs no script.
+    Images: the site, ``data:`` and the tile servers of :data:`cartography.base.BASE_LAYERS`; the page
+    fetches only its own files (``connect-src 'self'``).
+    """
+    tiles = sorted({f"{u.scheme}://{u.netloc}" for u in (urlsplit(url) for _, url, _ in BASE_LAYERS.values() if url)})
+    return "; ".join([
+        "default-src 'none'",
+        " ".join(["script-src 'self'", *_hashes("script", header)]),
+        " ".join(["style-src 'self'", *_hashes("style", header)]),
+        "style-src-attr 'unsafe-inline'",
+        " ".join(["img-src 'self' data:", *tiles]),
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ])
+
+
+def site_page(m, *, title: str) -> tuple[str, str]:
+    """``(index.html, carte.js)`` of a map: the page with its Content-Security-Policy, and the map's script."""
+    header, body, script = map_parts(m)
+    page = _PAGE.format(csp=escape_text(content_security_policy(header)), title=escape_text(title), header=header, body=body, script=SCRIPT_FILE)
+    return page, script
+
+
 def publish_site(out_dir, actors: gpd.GeoDataFrame, departements: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, title: str = TITLE) -> Publication:
-    """Write the static site into ``out_dir``: ``index.html``, ``acteurs.geojson``, ``acteurs.csv``, ``communes.geojson``, ``vendor/``.
+    """Write the static site into ``out_dir``: ``index.html``, ``carte.js``, ``acteurs.geojson``, ``acteurs.csv``, ``communes.geojson``, ``vendor/``.
 
     The page needs no server-side code and no CDN; serve the folder as is and embed it with an
     ``<iframe>``. Only public fields are written.
@@ -79,9 +136,10 @@ def publish_site(out_dir, actors: gpd.GeoDataFrame, departements: gpd.GeoDataFra
     public = public_actors(actors)
     install_assets(out / "vendor")
     m = actors_map(public, departements, prefix="vendor", controls=True, communes_url="communes.geojson", permalink="hash", data_url="acteurs.geojson")
-    m.get_root().title = escape_text(title)
-    files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson"]
-    files[0].write_text(map_html(m), encoding="utf-8")
+    page, script = site_page(m, title=title)
+    files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson", out / SCRIPT_FILE]
+    files[0].write_text(page, encoding="utf-8")
+    files[4].write_text(script, encoding="utf-8")
     files[1].write_text(public.to_json(drop_id=True, na="null", ensure_ascii=False), encoding="utf-8")
     files[2].write_bytes(csv_bytes(public_table(public)))
     files[3].write_text(communes_outlines_geojson(communes), encoding="utf-8")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as htmlmod
 import io
 import json
 import re
@@ -28,7 +31,7 @@ def test_site_is_self_contained(tmp_path, reference):
     actors.loc[actors.index[:2], "geometry"] = None  # two actors the geocoder could not place
     pub = publish_site(tmp_path / "site", actors, reference.departements, reference.communes)
     site = pub.directory
-    assert {p.name for p in site.iterdir()} >= {"index.html", "acteurs.geojson", "acteurs.csv", "communes.geojson", "vendor"}
+    assert {p.name for p in site.iterdir()} >= {"index.html", "carte.js", "acteurs.geojson", "acteurs.csv", "communes.geojson", "vendor"}
     html = (site / "index.html").read_text(encoding="utf-8")
     # Every script and stylesheet is a relative file that exists in the folder.
     refs = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
@@ -37,7 +40,34 @@ def test_site_is_self_contained(tmp_path, reference):
     geo = json.loads((site / "acteurs.geojson").read_text(encoding="utf-8"))
     assert len(geo["features"]) == len(actors) == pub.actors
     assert sum(f["geometry"] is not None for f in geo["features"]) == pub.placed == len(actors) - 2
-    assert '"communes.geojson"' in html
+    # The map's script (with the data) is a file of the site, loaded by the page.
+    assert '<script src="carte.js"></script>' in html
+    assert '"communes.geojson"' in (site / "carte.js").read_text(encoding="utf-8")
+
+
+def _csp(html: str) -> dict[str, list[str]]:
+    content = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+    directives = [d.split() for d in htmlmod.unescape(content).split(";")]
+    return {d[0]: d[1:] for d in directives}
+
+
+def test_site_has_a_content_security_policy(tmp_path, reference, hostile):
+    pub = publish_site(tmp_path / "site", hostile, reference.departements, reference.communes)
+    html = (pub.directory / "index.html").read_text(encoding="utf-8")
+    head = html[: html.index("</head>")]
+    # The policy comes before any script or style, else it would not apply to them.
+    assert head.index("Content-Security-Policy") < min(head.index("<script"), head.index("<style"))
+    csp = _csp(html)
+    assert csp["default-src"] == ["'none'"] and csp["connect-src"] == ["'self'"]
+    assert csp["img-src"] == ["'self'", "data:", "https://data.geopf.fr", "https://tile.openstreetmap.org"]
+    assert "'unsafe-inline'" not in csp["script-src"] + csp["style-src"] and "'unsafe-eval'" not in csp["script-src"]
+    # Every inline block left in the page is allowed by its own hash, and the map's script is not inline.
+    for tag, directive in (("script", "script-src"), ("style", "style-src")):
+        blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+        assert blocks
+        hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in blocks}
+        assert set(csp[directive]) == {"'self'"} | hashes, tag
+    assert "L.map(" not in html and "L.map(" in (pub.directory / "carte.js").read_text(encoding="utf-8")
 
 
 def test_only_public_fields_are_published(tmp_path, reference, hostile):

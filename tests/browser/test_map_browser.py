@@ -98,9 +98,17 @@ def test_statistics_page_renders(page, app_url):
     page.screenshot(path=str(SCREENSHOTS / "statistiques.png"))
 
 
+#: Records every Content-Security-Policy violation of the page (init scripts are not subject to the policy).
+CSP_PROBE = """window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.effectiveDirective + ' ' + e.blockedURI));"""
+
+
 def test_static_site(page, tmp_path, reference, sample):
     site = tmp_path / "site"
     publish_site(site, sample, reference.departements, reference.communes)
+    console = []
+    page.on("console", lambda msg: console.append(msg.text))
+    page.add_init_script(CSP_PROBE)
     with serve(site) as base:
         page.goto(f"{base}/index.html")
         assert page.locator(".folium-map").count() == 1
@@ -115,6 +123,12 @@ def test_static_site(page, tmp_path, reference, sample):
         musees = _placed(sample[sample["type_structure"] == "musée/centre de sciences"])
         page.select_option(".csti-filters select >> nth=0", label="Musée, centre de sciences")
         assert wait_for_markers(page, musees) == musees
+        # The site works under its Content-Security-Policy, and the policy is in force: an inline script is refused.
+        assert page.evaluate("() => window.__csp") == []
+        assert not [m for m in console if "Content Security Policy" in m], console
+        page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.body.appendChild(s); }")
+        page.wait_for_function("() => window.__csp.length > 0")
+        assert page.evaluate("() => [typeof window.__inline, window.__csp]") == ["undefined", ["script-src-elem inline"]]
 
 
 def _assert_hostile_safe(page, frame, actors):
