@@ -107,6 +107,10 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hostile_app_url(tmp_path_factory):
-    proc, url = start_app(tmp_path_factory.mktemp("app_hostile"), {"CSTI_ACTORS_FILE": str(HOSTILE)})
+    tmp = tmp_path_factory.mktemp("app_hostile")
+    # The folder a template payload of the fixture would create if the server ran it (see tests/test_verbatim.py).
+    canary = tmp / "canary"
+    proc, url = start_app(tmp, {"CSTI_ACTORS_FILE": str(HOSTILE), "SSTI_CANARY": str(canary)})
     yield url
     stop(proc)
+    assert not canary.exists(), "a template payload ran on the server"

@@ -172,6 +172,20 @@ def test_hostile_names_in_static_site(page, tmp_path, reference, hostile):
     shutil.rmtree(site)
 
 
+def test_coverage_page_with_hostile_directory(page, hostile_app_url, hostile):
+    page.goto(f"{hostile_app_url}/couverture")
+    frame = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]', timeout=120_000).content_frame()
+    frame.wait_for_function("() => window.map_div && window.map_div.getContainer().querySelector('canvas')", timeout=60_000)
+    names = frame.evaluate(
+        "() => { const n = []; map_div.eachLayer(l => { if (l.feature && l.feature.properties.nom) { n.push(l.feature.properties.nom); } }); return n; }"
+    )
+    assert "Musée SSTI-{{7*7}}-END" in " ".join(names) and "SSTI-49-END" not in " ".join(names)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "TemplateSyntaxError" not in body
+    assert frame.evaluate(PWNED) == "undefined" and page.evaluate(PWNED) == "undefined"
+    assert page.dialogs == []
+
+
 def test_app_view_survives_filter_and_communes_appear(page, app_url, sample):
     page.goto(f"{app_url}/")
     frame = _map_frame(page)
