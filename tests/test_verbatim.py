@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 import streamlit as st
 from shapely.geometry import box
-from streamlit.testing.v1 import AppTest
 
 from cartography.actors_map import actors_map, embedded_strings, map_html
 from cartography.base import base_map
@@ -29,11 +28,11 @@ from geodata.publish import publish_site
 from geodata.settings import get_settings
 from geodata.store import STORE_FILE, Store
 from tests.test_coverage import GREEDY, lonlat, make_demand, sites
+from tests.test_coverage_page import run_page
 from tests.test_staff_pages import PASSWORD, all_text, login, open_page
 from tests.test_staff_pages import accounts as accounts  # noqa: PLC0414 (the fixture, shared)
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app.py"
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile_actors.csv"
 
 SEVEN = "SSTI-{{7*7}}-END"
@@ -175,18 +174,9 @@ def hostile_app(tmp_path, monkeypatch):
     st.cache_data.clear()
 
 
-def _run(page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 @pytest.mark.parametrize("page", ["pages/carte.py", "pages/statistiques.py"])
 def test_public_pages(hostile_app, page):
-    at = _run(page)
+    at = open_page(page)
     text = all_text(at)
     assert "SSTI-49-END" not in text and "TemplateSyntaxError" not in text and "Traceback" not in text
     if page == "pages/carte.py":
@@ -194,7 +184,7 @@ def test_public_pages(hostile_app, page):
 
 
 def test_coverage_page_with_a_hostile_directory_and_what_if_name(hostile_app):
-    at = _run("pages/couverture.py")
+    at = run_page()
     assert "SSTI-49-END" not in all_text(at)
     by_label = {t.label: t for t in at.text_input}
     by_label["Longitude (WGS 84)"].set_value("3.5")
