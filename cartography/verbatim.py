@@ -16,7 +16,7 @@ package (``template_name``). Every path of folium, branca and streamlit-folium t
 ``folium.Element(html)``) goes through that one constructor, so an element added later, by folium or
 by us, is covered without anyone having to remember.
 
-Known casualties, both unused here and checked by the tests: branca's ``Div`` (its ``html`` part is a
+Known casualties, both unused by this project: branca's ``Div`` (its ``html`` part is a
 template given as a string) and folium's references to elements inside GeoJSON style maps
 (``{{'name'}}``, used by fill patterns), which relied on the second pass.
 """
