@@ -287,9 +287,9 @@ class Gazetteer:
             if how == "nom_ambigu" and postcode_communes:
                 return self._ambiguous(commune, found, cp)
             if how == "nom_ambigu":
-                listed = ", ".join(sorted(self.names[c] for c in found)[:5])
+                listed = ", ".join(sorted(self.names[c] for c in found)[:5]) + ("…" if len(found) > 5 else "")
                 return Match(
-                    None, "", f"commune {commune!r} ambiguë dans le département {dep} ({len(found)} communes : {listed}…) : ajoutez le code postal ou le code INSEE"
+                    None, "", f"commune {commune!r} ambiguë dans le département {dep} ({len(found)} communes : {listed}) : ajoutez le code postal ou le code INSEE"
                 )
             if found:
                 return Match(found[0], how, f"commune {commune!r} rapprochée de {self.names[found[0]]} ({found[0]})")

