@@ -39,6 +39,9 @@ BOXES = re.compile(r"\b(?:BP|CS|B\.P\.|TSA)\s*\d+\b", re.IGNORECASE)
 #: A postcode inside an address line, written "09000" or "48 220", not part of a longer number.
 _POSTCODE_IN_TEXT = re.compile(r"(?<![\d.,])(\d{2}) ?(\d{3})(?![\d.,]?\d)")
 _LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_SEPARATOR = re.compile(r"[,;]")
+_POSTCODE_VALUE = re.compile(r"^(\d{2}) ?(\d{3})\b|^(\d{4})\b")  # "31000", "48 220", "9400"
 
 
 def _words(text) -> list[str]:
@@ -105,12 +108,12 @@ def address_parts(adresse) -> tuple[str, str]:
     for m in reversed(list(_POSTCODE_IN_TEXT.finditer(text))):
         if not "01" <= m.group(1) <= "98":
             continue  # no French postcode starts with 00 or 99
-        after = " ".join(re.split(r"[,;]", text[m.end() :])[0].split()).strip(" -")
+        after = " ".join(_SEPARATOR.split(text[m.end() :], maxsplit=1)[0].split()).strip(" -")
         if not _LETTER.search(after):
             if " " in m.group():
                 continue  # "48 220" counts only when a commune follows
-            before = re.split(r"[,;]", text[: m.start()])[-1]
-            after = "" if re.search(r"\d", before) else " ".join(before.split()).strip(" -")
+            before = _SEPARATOR.split(text[: m.start()])[-1]
+            after = "" if _DIGIT.search(before) else " ".join(before.split()).strip(" -")
         return m.group(1) + m.group(2), after
     return "", ""
 
@@ -122,32 +125,34 @@ def fill_from_address(adresse: pd.Series, code_postal: pd.Series, commune: pd.Se
     column ("Celles" + "Le bourg, 34700 Celles"); a commune is taken from the address only when
     the postcode column is empty or agrees with it. Each distinct address is read once.
     """
-    need = (adresse != "") & ((code_postal == "") | (commune == ""))
+    need = ((adresse != "") & ((code_postal == "") | (commune == ""))).to_numpy()
     if not need.any():
         return code_postal, commune
-    table = {a: address_parts(a) for a in pd.unique(adresse[need].to_numpy(dtype=object))}
-    found_cp = adresse[need].map(lambda a: table[a][0])
-    found_commune = adresse[need].map(lambda a: table[a][1])
-    rows = need[need].index
-    take_cp = rows[(code_postal[rows] == "") & (found_cp != "")]
-    agrees = (code_postal[rows] == "") | (code_postal[rows].map(clean_postcode) == found_cp)
-    take_commune = rows[(commune[rows] == "") & (found_commune != "") & agrees]
-    code_postal, commune = code_postal.copy(), commune.copy()
-    code_postal[take_cp] = found_cp[take_cp]
-    commune[take_commune] = found_commune[take_commune]
-    return code_postal, commune
+    lines = adresse.to_numpy(dtype=object)[need]
+    table = {a: address_parts(a) for a in pd.unique(lines)}
+    found_cp = np.array([table[a][0] for a in lines], dtype=object)
+    found_commune = np.array([table[a][1] for a in lines], dtype=object)
+    cp_given = code_postal.to_numpy(dtype=object)[need]
+    cleaned = {v: clean_postcode(v) for v in pd.unique(cp_given)}
+    agrees = (cp_given == "") | (np.array([cleaned[v] for v in cp_given], dtype=object) == found_cp)
+    cp_out, commune_out = code_postal.to_numpy(dtype=object).copy(), commune.to_numpy(dtype=object).copy()
+    rows = np.flatnonzero(need)
+    take_cp = (cp_given == "") & (found_cp != "")
+    take_commune = (commune_out[rows] == "") & (found_commune != "") & agrees
+    cp_out[rows[take_cp]] = found_cp[take_cp]
+    commune_out[rows[take_commune]] = found_commune[take_commune]
+    return pd.Series(cp_out, index=code_postal.index, dtype=object), pd.Series(commune_out, index=commune.index, dtype=object)
 
 
 def clean_postcode(value) -> str:
     """Five-digit postcode or ``""``: restores leading zeros stripped by spreadsheets (9400 -> 09400)."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
-    text = re.sub(r"\.0$", "", str(value).strip())
-    m = re.match(r"^(\d{2}) ?(\d{3})\b", text)  # "31000", "48 220"
-    if m:
-        return m.group(1) + m.group(2)
-    m = re.match(r"^(\d{4})\b", text)
-    return m.group(1).zfill(5) if m else ""
+    text = str(value).strip().removesuffix(".0")
+    m = _POSTCODE_VALUE.match(text)
+    if not m:
+        return ""
+    return m.group(1) + m.group(2) if m.group(1) else m.group(3).zfill(5)
 
 
 @dataclass(frozen=True)
