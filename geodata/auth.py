@@ -9,7 +9,9 @@ No plain-text password is ever stored: accounts come from ``CSTI_STAFF_ACCOUNTS`
 
 from __future__ import annotations
 
+import collections
 import getpass
+import ipaddress
 import os
 import sys
 import threading
@@ -115,59 +117,123 @@ def verify_password(password: str, hashed: str | None) -> bool:
     return ok and hashed is not None
 
 
+def client_key(address: str | None) -> str:
+    """The client a login attempt comes from: its IP address, an IPv6 address's /64 network, ``"local"`` when unknown.
+
+    One IPv6 subscriber usually holds a whole /64: counting its addresses apart would hand a guesser
+    billions of fresh clients. Streamlit reports loopback connections (and a reverse proxy on the
+    same machine that sends no ``X-Forwarded-For``) as no address: they all count as one client.
+    """
+    text = (address or "").strip()
+    if not text:
+        return "local"
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 @dataclass
 class LoginThrottle:
-    """Growing lockout after failed logins, per key (user + session) and per user across sessions.
+    """Failed logins slow down then lock the pair (user, client); the account itself only slows down, under a spread attack.
 
-    After ``free_attempts`` failures, each further failure locks the key for
-    ``base_delay * 2**k`` seconds (capped at ``max_delay``). Failures of one user over all
-    sessions are counted too, with a higher threshold, so opening new sessions does not help.
-    In-process: a restart clears the counters.
+    **Pair.** After ``free_attempts`` failures of one user from one client, each further failure
+    locks that pair for ``base_delay * 2**k`` seconds, capped at ``max_delay``: with the defaults a
+    guesser on one address gets 14 tries in its first hour, then 4 an hour. The same user on
+    another client is not affected, so knowing a staff user name is not enough to keep them out.
+
+    **Account.** The failures of one user from every client are counted over a sliding
+    ``account_window``. One client's lockout lets at most 14 an hour through, so more than
+    ``account_free_attempts`` (30) means at least three clients are guessing: the account then
+    slows down. After each failure, clients where this user has never logged in wait
+    ``account_delay`` seconds before the next attempt on that account, whoever makes it. That bounds
+    guesses on one account from any number of addresses to ``account_free_attempts +
+    account_window / account_delay`` per window (30 + 120 = 150 an hour), a few thousand a day against
+    bcrypt-hashed passwords of 8 characters or more. It is a short wait, never a lockout, and a
+    client where the user logged in successfully during the last ``known_for`` seconds (30 days) is
+    exempt from it: an attack from many addresses cannot keep staff out of the computer they use.
+
+    In-process: a restart clears every counter (and the known clients).
     """
 
     free_attempts: int = 3
     base_delay: float = 2.0
     max_delay: float = 900.0
-    user_free_attempts: int = 10
+    account_free_attempts: int = 30
+    account_window: float = 3600.0
+    account_delay: float = 30.0
+    known_for: float = 30 * 24 * 3600.0
     clock: Callable[[], float] = time.monotonic
     _failures: dict = field(default_factory=dict)
     _locked_until: dict = field(default_factory=dict)
+    _account_failures: dict = field(default_factory=dict)
+    _account_until: dict = field(default_factory=dict)
+    _known: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _keys(self, user: str, session: str) -> tuple[tuple, tuple]:
-        user = user.strip().lower()
-        return ("session", user, session), ("user", user)
+    @staticmethod
+    def _pair(user: str, client: str | None) -> tuple[str, str]:
+        return user.strip().lower(), client_key(client)
 
-    def wait_time(self, user: str, session: str) -> float:
-        """Seconds to wait before ``user`` may try again from ``session`` (0 when allowed)."""
+    def _wait(self, user: str, client: str | None, now: float) -> float:
+        """Seconds left before ``(user, client)`` may try again; callers hold the lock."""
+        pair = self._pair(user, client)
+        wait = self._locked_until.get(pair, 0.0) - now
+        known_at = self._known.get(pair)
+        if known_at is None or now - known_at >= self.known_for:  # not a client this user logged in from lately
+            wait = max(wait, self._account_until.get(pair[0], 0.0) - now)
+        return max(0.0, wait)
+
+    def wait_time(self, user: str, client: str | None) -> float:
+        """Seconds to wait before ``user`` may try again from ``client`` (0 when allowed)."""
         now = self.clock()
         with self._lock:
-            return max([0.0] + [self._locked_until.get(k, 0.0) - now for k in self._keys(user, session)])
+            return self._wait(user, client, now)
 
-    def failure(self, user: str, session: str) -> float:
-        """Record a failed attempt; return the lockout now in force (seconds)."""
+    def failure(self, user: str, client: str | None) -> float:
+        """Record a failed attempt of ``user`` from ``client``; return the wait now in force there (seconds)."""
         now = self.clock()
+        pair = self._pair(user, client)
         with self._lock:
-            if len(self._failures) > 10_000:  # many guessed names: keep only the keys still locked
-                live = {k for k, until in self._locked_until.items() if until > now}
-                self._failures = {k: v for k, v in self._failures.items() if k in live}
-                self._locked_until = {k: v for k, v in self._locked_until.items() if k in live}
-            for key, free in zip(self._keys(user, session), (self.free_attempts, self.user_free_attempts)):
-                n = self._failures.get(key, 0) + 1
-                self._failures[key] = n
-                if n >= free:
-                    self._locked_until[key] = now + min(self.max_delay, self.base_delay * 2 ** (n - free))
-        return self.wait_time(user, session)
+            if len(self._failures) + len(self._account_failures) > 10_000:
+                self._prune(now)
+            n = self._failures.get(pair, 0) + 1
+            self._failures[pair] = n
+            if n >= self.free_attempts:
+                self._locked_until[pair] = now + min(self.max_delay, self.base_delay * 2 ** (n - self.free_attempts))
+            recent = self._account_failures.setdefault(pair[0], collections.deque(maxlen=self.account_free_attempts + 1))
+            recent.append(now)
+            if len(recent) > self.account_free_attempts and now - recent[0] < self.account_window:
+                self._account_until[pair[0]] = now + self.account_delay
+            return self._wait(user, client, now)
 
-    def success(self, user: str, session: str) -> None:
-        """Forget the failures of ``user`` after a successful login."""
+    def success(self, user: str, client: str | None) -> None:
+        """Forget the failures of ``user`` from ``client`` and remember that client as known for this user.
+
+        The account's count is kept: a login elsewhere does not reopen the account to a spread attack.
+        """
+        now = self.clock()
+        pair = self._pair(user, client)
         with self._lock:
-            for key in self._keys(user, session):
-                self._failures.pop(key, None)
-                self._locked_until.pop(key, None)
+            self._failures.pop(pair, None)
+            self._locked_until.pop(pair, None)
+            self._known[pair] = now
+
+    def _prune(self, now: float) -> None:
+        """Many guessed names or clients: keep only what still has an effect."""
+        self._failures = {k: v for k, v in self._failures.items() if self._locked_until.get(k, 0.0) > now}
+        self._locked_until = {k: v for k, v in self._locked_until.items() if v > now}
+        self._account_failures = {k: v for k, v in self._account_failures.items() if now - v[-1] < self.account_window}
+        self._account_until = {k: v for k, v in self._account_until.items() if v > now}
+        self._known = {k: v for k, v in self._known.items() if now - v < self.known_for}
 
 
-def authenticate(user: str, password: str, *, accounts: Mapping[str, str], throttle: LoginThrottle | None = None, session: str = "") -> str:
+def authenticate(user: str, password: str, *, accounts: Mapping[str, str], throttle: LoginThrottle | None = None, client: str | None = None) -> str:
     """Check a login; return the user name or raise :class:`AuthenticationError` (same message for user and password).
 
     Parameters
@@ -177,11 +243,11 @@ def authenticate(user: str, password: str, *, accounts: Mapping[str, str], throt
     accounts : mapping
         ``{user: bcrypt hash}`` from :func:`load_accounts`.
     throttle : LoginThrottle, optional
-        Slows down repeated failures; ``session`` identifies the browser session.
+        Slows down repeated failures; ``client`` is the address the attempt comes from (see :func:`client_key`).
     """
     user = user.strip()
     if throttle is not None:
-        wait = throttle.wait_time(user, session)
+        wait = throttle.wait_time(user, client)
         if wait > 0:
             raise AuthenticationError(f"Trop d'essais infructueux : réessayez dans {int(wait) + 1} s.")
     if not accounts:
@@ -191,9 +257,9 @@ def authenticate(user: str, password: str, *, accounts: Mapping[str, str], throt
         )
     if verify_password(password, accounts.get(user)):
         if throttle is not None:
-            throttle.success(user, session)
+            throttle.success(user, client)
         return user
-    wait = throttle.failure(user, session) if throttle is not None else 0
+    wait = throttle.failure(user, client) if throttle is not None else 0
     more = f" Prochain essai possible dans {int(wait) + 1} s." if wait > 0 else ""
     raise AuthenticationError("Identifiant ou mot de passe incorrect." + more)
 

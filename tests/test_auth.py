@@ -85,38 +85,109 @@ def test_throttle_grows_then_forgets(hashed):
     accounts = {"alice": hashed}
     for _ in range(2):
         with pytest.raises(auth.AuthenticationError, match="incorrect"):
-            auth.authenticate("alice", "faux", accounts=accounts, throttle=throttle, session="s1")
-    assert throttle.wait_time("alice", "s1") == 0
+            auth.authenticate("alice", "faux", accounts=accounts, throttle=throttle, client="203.0.113.7")
+    assert throttle.wait_time("alice", "203.0.113.7") == 0
     with pytest.raises(auth.AuthenticationError, match="Prochain essai"):
-        auth.authenticate("alice", "faux", accounts=accounts, throttle=throttle, session="s1")
-    assert throttle.wait_time("alice", "s1") == pytest.approx(2)
+        auth.authenticate("alice", "faux", accounts=accounts, throttle=throttle, client="203.0.113.7")
+    assert throttle.wait_time("alice", "203.0.113.7") == pytest.approx(2)
     # Locked: even the right password is refused until the delay has passed.
     with pytest.raises(auth.AuthenticationError, match="Trop d'essais"):
-        auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, session="s1")
+        auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, client="203.0.113.7")
     clock.now += 2.5
     with pytest.raises(auth.AuthenticationError):
-        auth.authenticate("alice", "faux", accounts=accounts, throttle=throttle, session="s1")
-    assert throttle.wait_time("alice", "s1") == pytest.approx(4)  # doubled
+        auth.authenticate("alice", "faux", accounts=accounts, throttle=throttle, client="203.0.113.7")
+    assert throttle.wait_time("alice", "203.0.113.7") == pytest.approx(4)  # doubled
     clock.now += 5
-    assert auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, session="s1") == "alice"
-    assert throttle.wait_time("alice", "s1") == 0
+    assert auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, client="203.0.113.7") == "alice"
+    assert throttle.wait_time("alice", "203.0.113.7") == 0
 
 
-def test_throttle_counts_a_user_across_sessions():
+def test_failures_from_one_client_do_not_lock_the_user_on_another(hashed):
     clock = Clock()
-    throttle = auth.LoginThrottle(free_attempts=3, user_free_attempts=5, clock=clock)
-    for i in range(5):  # a new session each time, so the per-session counter never trips
-        throttle.failure("Alice", f"session-{i}")
-    assert throttle.wait_time("alice", "session-neuve") > 0
-    assert throttle.wait_time("bob", "session-neuve") == 0
+    throttle = auth.LoginThrottle(clock=clock)
+    accounts = {"alice": hashed}
+    # An attacker who knows the user name keeps failing from one address, for a whole day.
+    for _ in range(200):
+        clock.now += throttle.wait_time("alice", "198.51.100.9")
+        with pytest.raises(auth.AuthenticationError):
+            auth.authenticate("alice", "devinette", accounts=accounts, throttle=throttle, client="198.51.100.9")
+    assert throttle.wait_time("alice", "198.51.100.9") > 0
+    with pytest.raises(auth.AuthenticationError, match="Trop d'essais"):
+        auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, client="198.51.100.9")
+    # Alice, from her own address (never used before), is not slowed down at all.
+    assert throttle.wait_time("alice", "203.0.113.7") == 0
+    assert auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, client="203.0.113.7") == "alice"
+
+
+def test_one_locked_client_never_slows_the_account():
+    clock = Clock()
+    throttle = auth.LoginThrottle(clock=clock)
+    tries, end = 0, clock.now + 3600
+    while True:  # as fast as the pair lockout lets one client go, for an hour
+        clock.now += throttle.wait_time("alice", "198.51.100.9")
+        if clock.now >= end:
+            break
+        throttle.failure("alice", "198.51.100.9")
+        tries += 1
+    assert tries == 14  # the figure the docstring and the README give
+    assert 2 * tries <= throttle.account_free_attempts  # two such clients do not trip the account either
+    assert throttle.wait_time("alice", "192.0.2.1") == 0
+
+
+def test_brute_force_cap_holds_across_clients(hashed):
+    """A guesser with a fresh address for every try: bounded by the account, not by any pair."""
+    clock = Clock()
+    throttle = auth.LoginThrottle(clock=clock)
+    accounts = {"alice": hashed}
+    guesses = refused = 0
+    for i in range(20_000):  # one attempt every 0.18 s for an hour, each from a new address
+        clock.now += 0.18
+        client = f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"
+        try:
+            auth.authenticate("alice", f"essai {i}", accounts=accounts, throttle=throttle, client=client)
+        except auth.AuthenticationError as exc:
+            refused += "Trop d'essais" in str(exc)
+            guesses += "incorrect" in str(exc)
+    hour = throttle.account_free_attempts + throttle.account_window / throttle.account_delay
+    assert guesses <= hour + 1  # checked passwords: 30 free, then one per 30 s
+    assert refused == 20_000 - guesses
+    # Meanwhile the account is slowed down for a new client, but never locked: a short wait, then the login works.
+    wait = throttle.wait_time("alice", "192.0.2.1")
+    assert 0 < wait <= throttle.account_delay
+    clock.now += wait
+    assert auth.authenticate("alice", "correct horse battery", accounts=accounts, throttle=throttle, client="192.0.2.1") == "alice"
+
+
+def test_a_known_client_is_exempt_from_the_account_slowdown(hashed):
+    clock = Clock()
+    throttle = auth.LoginThrottle(account_free_attempts=5, clock=clock)
+    throttle.success("alice", "203.0.113.7")  # Alice's usual computer
+    for i in range(10):
+        throttle.failure("Alice", f"198.51.100.{i}")
+    assert throttle.wait_time("alice", "192.0.2.1") > 0  # a client never used by Alice waits
+    assert throttle.wait_time("alice", "203.0.113.7") == 0  # hers does not
+    assert throttle.wait_time("bob", "192.0.2.1") == 0  # nor does any other account
+    clock.now += throttle.known_for  # a known client is remembered for 30 days after its last login
+    for i in range(10):
+        throttle.failure("alice", f"198.51.100.{i}")
+    assert throttle.wait_time("alice", "203.0.113.7") > 0
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [(None, "local"), ("", "local"), ("192.0.2.1", "192.0.2.1"), ("::ffff:192.0.2.1", "192.0.2.1"),
+     ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"), ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64")],
+)
+def test_client_key(address, key):
+    assert auth.client_key(address) == key
 
 
 def test_throttle_delay_is_capped():
     clock = Clock()
     throttle = auth.LoginThrottle(free_attempts=1, base_delay=2, max_delay=60, clock=clock)
     for _ in range(30):
-        throttle.failure("alice", "s")
-    assert throttle.wait_time("alice", "s") == pytest.approx(60)
+        throttle.failure("alice", "192.0.2.1")
+    assert throttle.wait_time("alice", "192.0.2.1") == pytest.approx(60)
 
 
 def test_staff_from_environment(hashed, monkeypatch):
