@@ -124,7 +124,7 @@ def client_key(address: str | None) -> str:
     billions of fresh clients. Streamlit reports loopback connections (and a reverse proxy on the
     same machine that sends no ``X-Forwarded-For``) as no address: they all count as one client.
     """
-    text = (address or "").strip()
+    text = address.strip() if isinstance(address, str) else ""
     if not text:
         return "local"
     try:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
+import threading
+from collections.abc import Callable
 
 import streamlit as st
+from streamlit import runtime
 from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from geodata import auth
 from geodata.errors import GeodataError
@@ -39,6 +42,63 @@ def _login_throttle() -> auth.LoginThrottle:
     return auth.LoginThrottle()
 
 
+def _client_address() -> str | None:
+    """The address of the browser, as the server sees it (None on loopback).
+
+    Behind a reverse proxy on the same machine, Streamlit's server (uvicorn) takes it from
+    ``X-Forwarded-For``, which it trusts only from 127.0.0.1 and ::1 (``FORWARDED_ALLOW_IPS``).
+    """
+    return st.context.ip_address
+
+
+#: A file handed out for download can be fetched for this long after the click that built it (seconds).
+DOWNLOAD_LIFETIME = 60.0
+
+
+def collect_downloads() -> None:
+    """Delete now every download file that no session shows any more.
+
+    Streamlit marks an unreferenced download on one sweep and deletes it on the next one, at the end
+    of some later script run of any session: a private file would stay fetchable, without any
+    cookie, until then. Two sweeps delete it at once.
+    """
+    if runtime.exists():
+        files = runtime.get_instance().media_file_mgr
+        files.remove_orphaned_files()
+        files.remove_orphaned_files()
+
+
+def download_on_click(label: str, data: Callable[[], bytes], *, file_name: str, mime: str, key: str | None = None) -> None:
+    """A download button whose file is built only when clicked and dies :data:`DOWNLOAD_LIFETIME` s later.
+
+    The file is never referenced by the session (Streamlit serves a clicked-for file once built), so a
+    timer's sweep deletes it whether or not the session still runs: a private download cannot outlive
+    the click by more than a minute, the logout (:func:`end_staff_session`) or the session's end.
+    """
+
+    def build() -> bytes:
+        timer = threading.Timer(DOWNLOAD_LIFETIME, collect_downloads)
+        timer.daemon = True
+        timer.start()
+        return data()
+
+    st.download_button(label, build, file_name=file_name, mime=mime, on_click="ignore", key=key)
+
+
+def end_staff_session() -> None:
+    """Log out: forget everything this session held and delete the files it was handed (callback of « Se déconnecter »)."""
+    ctx = get_script_run_ctx()
+    if ctx is not None and runtime.exists():
+        runtime.get_instance().media_file_mgr.clear_session_refs(ctx.session_id)
+    collect_downloads()
+    st.session_state.clear()  # the signed-in user, prepared exports, forms holding private fields
+
+
+def _end_oidc_session() -> None:
+    end_staff_session()
+    st.logout()
+
+
 def _secrets() -> dict:
     try:
         return st.secrets.to_dict()
@@ -49,10 +109,6 @@ def _secrets() -> dict:
 def _logout_button(who: str, on_click) -> None:
     st.sidebar.caption(f"Connecté·e : {who}")
     st.sidebar.button("Se déconnecter", key="staff_logout", on_click=on_click)
-
-
-def _forget_local_login() -> None:
-    st.session_state.pop("staff_user", None)
 
 
 def _accounts_or_none(secrets: dict) -> dict:
@@ -74,9 +130,9 @@ def _require_oidc(secrets: dict) -> str:
     email = str(st.user.get("email") or "").strip().lower()
     if email not in auth.allowed_emails(secrets=secrets):
         st.error(f"Le compte {email or 'sans courriel'!r} n'est pas autorisé dans l'espace équipe : demandez à l'ajouter à « staff_emails ».")
-        st.button("Se déconnecter", on_click=st.logout)
+        st.button("Se déconnecter", on_click=_end_oidc_session)
         st.stop()
-    _logout_button(email, st.logout)
+    _logout_button(email, _end_oidc_session)
     return email
 
 
@@ -86,17 +142,18 @@ def require_staff() -> str:
     With an ``[auth]`` section in secrets, Streamlit's OpenID Connect login is used and the
     e-mail must be listed in ``staff_emails`` (or ``CSTI_STAFF_EMAILS``). Otherwise local
     accounts (bcrypt hashes from ``[staff_accounts]`` or ``CSTI_STAFF_ACCOUNTS``) are checked,
-    with a growing lockout after failed attempts.
+    with a growing lockout of the pair (user, client address) after failed attempts (see
+    :class:`geodata.auth.LoginThrottle`). A local login lasts as long as the browser session.
     """
     secrets = _secrets()
     if secrets.get("auth"):
         return _require_oidc(secrets)
     user = st.session_state.get("staff_user")
     if user and user not in _accounts_or_none(secrets):  # account removed since: access ends at once
-        _forget_local_login()
+        end_staff_session()
         user = None
     if user:
-        _logout_button(user, _forget_local_login)
+        _logout_button(user, end_staff_session)
         return user
     st.info("Espace réservé à l'équipe du réseau : connectez-vous pour continuer.")
     with st.form("staff_login"):
@@ -104,9 +161,8 @@ def require_staff() -> str:
         password = st.text_input("Mot de passe", type="password")
         submitted = st.form_submit_button("Se connecter")
     if submitted:
-        session = st.session_state.setdefault("staff_session", uuid.uuid4().hex)
         try:
-            user = auth.authenticate(name, password, accounts=auth.load_accounts(secrets=secrets), throttle=_login_throttle(), session=session)
+            user = auth.authenticate(name, password, accounts=auth.load_accounts(secrets=secrets), throttle=_login_throttle(), client=_client_address())
         except auth.AuthenticationError as exc:
             st.error(str(exc))
         else:

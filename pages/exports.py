@@ -7,7 +7,7 @@ from geodata.coverage import GAP_LAYER_TITLES, gap_layers
 from geodata.directory import load_directory
 from geodata.export import CRS_METRIC, CRS_STORAGE, LAYERS, PRIVATE_WARNING, build_layers, export_layers, filter_actors
 from geodata.territory import DEPARTMENTS
-from pages.common import require_staff, territory, user_errors
+from pages.common import download_on_click, require_staff, territory, user_errors
 
 FORMATS = {"GeoJSON (une couche, WGS 84)": "geojson", "GeoPackage (plusieurs couches, QGIS)": "gpkg", "CSV pour tableur (archive ZIP)": "csv"}
 
@@ -56,4 +56,5 @@ if st.button("Préparer le fichier", type="primary"):
 made_for, ready = st.session_state.get("export_file", (None, None))
 if ready is not None and made_for == choices:
     label = f"{'🔒 Télécharger l’export PRIVÉ' if '-PRIVE' in ready.file_name else 'Télécharger'} {ready.file_name}"
-    st.download_button(label, ready.data, file_name=ready.file_name, mime=ready.mime)
+    # The file reaches the server's downloads only on this click, and leaves them a minute later or at logout.
+    download_on_click(label, lambda: ready.data, file_name=ready.file_name, mime=ready.mime)
