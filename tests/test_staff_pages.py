@@ -99,6 +99,24 @@ def test_wrong_password_is_refused_then_slowed_down(staff_env):
     assert all(value not in text for value in (*PRIVATE_VALUES, *STORE_ONLY))
 
 
+def test_failures_from_one_client_do_not_lock_the_user_on_another(staff_env, monkeypatch):
+    import pages.common
+
+    client = {"address": "198.51.100.9"}
+    monkeypatch.setattr(pages.common, "_client_address", lambda: client["address"])
+    throttle, now = pages.common._login_throttle(), [1000.0]
+    monkeypatch.setattr(throttle, "clock", lambda: now[0])
+    attacker = open_page("pages/edition.py")
+    for _ in range(12):  # an attacker who knows the user name, waiting out each lockout
+        now[0] += throttle.wait_time("alice", client["address"])
+        assert "incorrect" in login(attacker, "alice", "devinette").error[0].value
+    assert "Trop d'essais" in login(attacker, "alice", PASSWORD).error[0].value  # that pair is locked
+    client["address"] = "203.0.113.7"  # Alice, in another browser on another network
+    at = login(open_page("pages/edition.py"), "alice", PASSWORD)
+    assert not at.error
+    assert "alice" in at.sidebar.caption[0].value and "Grotte de Niaux" in all_text(at)
+
+
 def test_login_then_logout(staff_env):
     at = login(open_page("pages/edition.py"), "bob", PASSWORD)
     assert not at.error
