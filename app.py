@@ -5,7 +5,7 @@ import streamlit as st
 from geodata.settings import get_settings
 from pages.common import user_errors
 
-st.set_page_config(page_title="Carte de la culture scientifique en Occitanie", page_icon=":material/explore:", layout="wide")
+st.set_page_config(page_title="Carte de la culture scientifique en Occitanie", page_icon="🧭", layout="wide")
 
 PUBLIC = [
     st.Page("pages/carte.py", title="Carte", icon=":material/map:", default=True, url_path="carte"),
