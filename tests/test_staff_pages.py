@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -282,6 +283,38 @@ def test_browser_sees_only_the_login_form(server):
         assert "Espace réservé" not in page.content()
 
     with_chromium(work)
+
+
+@pytest.mark.browser
+def test_private_download_dies_at_logout(server):
+    """The /media/ URL of a private export answers 404 (plain HTTP, no cookie) once staff have logged out."""
+
+    def work(browser):
+        page = browser.new_page(accept_downloads=True)
+        media = []  # requests for served files (a button holding its file checks its URL as soon as it is drawn)
+        page.on("request", lambda r: media.append(r.url) if urllib.parse.urlsplit(r.url).path.startswith("/media/") else None)
+        page.goto(server + "/exports")
+        page.get_by_label("Identifiant").fill("alice")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_text("Export PRIVÉ : inclure").click(timeout=60_000)
+        page.get_by_text("Demandé par alice").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Préparer le fichier").click()
+        button = page.get_by_role("button", name="Télécharger l’export PRIVÉ")
+        button.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        assert media == []  # the private file is built only on the click below
+        with page.expect_download(timeout=30_000) as download:
+            button.click()
+        url = download.value.url
+        status, body = _get(url)  # a bare HTTP client, no cookie
+        assert url.startswith(server + "/media/") and status == 200 and PRIVATE_VALUES[1].encode() in body
+        page.get_by_role("button", name="Se déconnecter").click()
+        page.get_by_label("Mot de passe").wait_for(timeout=30_000)
+        return url
+
+    url = with_chromium(work)
+    assert _get(url)[0] == 404
 
 
 OIDC = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "csti",
