@@ -181,6 +181,39 @@ def test_exports_page_offers_public_then_labelled_private_file(staff_env):
     assert "Télécharger l’export PRIVÉ" in text and "-PRIVE.geojson" in text
 
 
+def test_a_clicked_for_file_is_deleted_by_the_lifetime_timer(monkeypatch):
+    """What « Télécharger » sets up: the file is built on the click, and a timer deletes it a minute later."""
+    import types
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.media_file_storage import MediaFileStorageError
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    import pages.common
+
+    storage = MemoryMediaFileStorage("/media")
+    files = MediaFileManager(storage)
+    monkeypatch.setattr(pages.common, "runtime", types.SimpleNamespace(exists=lambda: True, get_instance=lambda: types.SimpleNamespace(media_file_mgr=files)))
+    timers, buttons = [], []
+    monkeypatch.setattr(pages.common.threading, "Timer", lambda delay, fn: types.SimpleNamespace(delay=delay, fn=fn, start=lambda: timers.append((delay, fn))))
+    monkeypatch.setattr(pages.common.st, "download_button", lambda label, data, **kw: buttons.append((data, kw)))
+
+    pages.common.download_on_click("Télécharger", lambda: b"contact@example.org", file_name="x-PRIVE.csv", mime="text/csv")
+    (build, options), = buttons
+    assert callable(build) and options["on_click"] == "ignore" and timers == []  # nothing built before the click
+    url = files.execute_deferred(files.add_deferred(build, "text/csv", "coords", file_name="x-PRIVE.csv"))  # the click
+    name = url.rsplit("/", 1)[1]
+    assert storage.get_file(name).content == b"contact@example.org"
+    (delay, fn), = timers
+    assert delay == pages.common.DOWNLOAD_LIFETIME == 60
+    files.clear_session_refs("dontcare")
+    files.remove_orphaned_files()  # Streamlit's own sweep only marks a download file...
+    assert storage.get_file(name)
+    fn()  # ...the timer deletes it
+    with pytest.raises(MediaFileStorageError):
+        storage.get_file(name)
+
+
 # -- HTTP against a real server --------------------------------------------------------------------------------------
 
 
@@ -343,6 +376,26 @@ def test_openid_connect_login(staff_env, user, sees_data, message):
     assert ("Grotte de Niaux" in text) is sees_data
     assert (PRIVATE_VALUES[1] in text) is sees_data
     assert not [t for t in at.text_input if t.label == "Mot de passe"]  # no local form when OIDC is configured
+
+
+def test_openid_connect_logout_forgets_the_session(staff_env, monkeypatch):
+    import pages.common
+
+    ended = []
+    monkeypatch.setattr(pages.common, "collect_downloads", lambda: ended.append("downloads"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets.update(OIDC)
+    at.user = {"is_logged_in": True, "email": "alice@reseau-csti.fr"}
+    at.run()
+    at.switch_page("pages/exports.py")
+    at.run()
+    next(b for b in at.button if b.label == "Préparer le fichier").click()
+    at.run()
+    assert "export_file" in at.session_state
+    next(b for b in at.sidebar.button if b.label == "Se déconnecter").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert ended == ["downloads"] and "export_file" not in at.session_state
 
 
 def test_add_with_validation_and_move_to_a_commune(staff_env):
