@@ -350,6 +350,36 @@ def test_private_download_dies_at_logout(server):
     assert _get(url)[0] == 404
 
 
+@pytest.mark.browser
+def test_lockout_is_per_client_address_through_a_real_server(server):
+    """Behind a proxy on the same machine, the address comes from X-Forwarded-For: one client's lockout is its own."""
+
+    def attempt(browser, address: str, password: str) -> str:
+        context = browser.new_context(extra_http_headers={"X-Forwarded-For": address})
+        page = context.new_page()
+        page.goto(server + "/edition")
+        page.get_by_label("Identifiant").fill("alice")
+        page.get_by_label("Mot de passe").fill(password)
+        page.get_by_role("button", name="Se connecter").click()
+        outcome = page.get_by_text("Se déconnecter").or_(page.get_by_role("alert"))
+        outcome.first.wait_for(timeout=30_000)
+        text = outcome.first.inner_text()
+        context.close()
+        return text
+
+    def work(browser):
+        seen = [attempt(browser, "198.51.100.9", "devinette") for _ in range(3)]  # a new session each time
+        seen.append(attempt(browser, "203.0.113.7", "devinette"))
+        seen.append(attempt(browser, "203.0.113.7", PASSWORD))
+        return seen
+
+    seen = with_chromium(work)
+    assert seen[0] == seen[1] == "Identifiant ou mot de passe incorrect."
+    assert "Prochain essai possible" in seen[2]  # three sessions, one address: counted together, that pair is locked
+    assert seen[3] == "Identifiant ou mot de passe incorrect."  # another address starts from zero (no wait, no lock)
+    assert seen[4] == "Se déconnecter"  # and Alice is in
+
+
 OIDC = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "csti",
                  "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"},
         "staff_emails": ["alice@reseau-csti.fr"]}
