@@ -293,6 +293,14 @@ def with_chromium(work):
         return pool.submit(run).result()
 
 
+def _browser_login(page, url: str, user: str = "alice", password: str = PASSWORD) -> None:
+    """Open ``url`` and submit the staff login form."""
+    page.goto(url)
+    page.get_by_label("Identifiant").fill(user)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
 @pytest.mark.browser
 def test_browser_sees_only_the_login_form(server):
     """What a real browser renders over the websocket: the login form, no stored data."""
@@ -307,10 +315,7 @@ def test_browser_sees_only_the_login_form(server):
             for value in (*PRIVATE_VALUES, *STORE_ONLY):
                 assert value not in html, (path, value)
         # After a login in the browser, staff data does show: the check above can see it when present.
-        page.goto(server + "/edition")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        _browser_login(page, server + "/edition")
         page.get_by_text("Se déconnecter").wait_for(timeout=30_000)
         page.get_by_text("Modifier, déplacer, supprimer").wait_for(timeout=30_000)
         assert "Espace réservé" not in page.content()
@@ -326,10 +331,7 @@ def test_private_download_dies_at_logout(server):
         page = browser.new_page(accept_downloads=True)
         media = []  # requests for served files (a button holding its file checks its URL as soon as it is drawn)
         page.on("request", lambda r: media.append(r.url) if urllib.parse.urlsplit(r.url).path.startswith("/media/") else None)
-        page.goto(server + "/exports")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        _browser_login(page, server + "/exports")
         page.get_by_text("Export PRIVÉ : inclure").click(timeout=60_000)
         page.get_by_text("Demandé par alice").wait_for(timeout=30_000)
         page.get_by_role("button", name="Préparer le fichier").click()
@@ -357,10 +359,7 @@ def test_lockout_is_per_client_address_through_a_real_server(server):
     def attempt(browser, address: str, password: str) -> str:
         context = browser.new_context(extra_http_headers={"X-Forwarded-For": address})
         page = context.new_page()
-        page.goto(server + "/edition")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(password)
-        page.get_by_role("button", name="Se connecter").click()
+        _browser_login(page, server + "/edition", password=password)
         outcome = page.get_by_text("Se déconnecter").or_(page.get_by_role("alert"))
         outcome.first.wait_for(timeout=30_000)
         text = outcome.first.inner_text()
