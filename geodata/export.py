@@ -25,6 +25,7 @@ import shapely
 
 from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families
 from geodata.errors import GeodataError
+from geodata.statistics import count_by, per_10000_inhabitants
 from geodata.territory import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.writers import PRECISION, csv_bytes, csv_zip, geopackage_bytes, to_geojson, write_geopackage
 
@@ -157,13 +158,11 @@ def _placed_codes(actors: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Se
 
 def _indicators(units: gpd.GeoDataFrame, key: str, codes: pd.Series, fam: pd.Series) -> gpd.GeoDataFrame:
     out = units.copy()
-    counts = pd.DataFrame({"code": codes.to_numpy(), "famille": fam.to_numpy()}).dropna(subset=["code"])
-    out["nb_acteurs"] = out[key].map(counts.groupby("code").size()).fillna(0).astype("int64")
+    codes, fam = codes.to_numpy(), fam.to_numpy()
+    out["nb_acteurs"] = count_by(out[key], pd.Series(codes))
     for fam_key, col in (("fablab", "nb_fablabs"), ("tourisme", "nb_tourisme")):
-        sub = counts[counts["famille"] == fam_key]
-        out[col] = out[key].map(sub.groupby("code").size()).fillna(0).astype("int64")
-    pop = pd.to_numeric(out["population"], errors="coerce")
-    out["acteurs_pour_10000_hab"] = (out["nb_acteurs"] / pop.where(pop > 0) * 10_000).round(3)
+        out[col] = count_by(out[key], pd.Series(codes[fam == fam_key]))
+    out["acteurs_pour_10000_hab"] = per_10000_inhabitants(out["nb_acteurs"], out["population"])
     return out
 
 
