@@ -12,6 +12,7 @@ from jinja2 import Template
 
 from cartography.assets import STREAMLIT_PREFIX, asset_urls
 from cartography.escape import escape_text
+from geodata.writers import to_geojson
 
 OCCITANIE_BOUNDS = [[42.33, -0.33], [45.05, 4.85]]  # [[south, west], [north, east]]
 CENTER = (43.7, 2.3)
@@ -158,4 +159,4 @@ def communes_outlines_geojson(communes: gpd.GeoDataFrame) -> str:
     """Simplified commune outlines (code and escaped name) as GeoJSON text, to be fetched by the map at high zoom."""
     outlines = simplified(communes[["code_insee", "nom", "geometry"]], tolerance=COMMUNES_TOLERANCE, grid=COMMUNES_GRID)
     outlines["nom"] = outlines["nom"].map(escape_text)
-    return outlines.to_json(drop_id=True, ensure_ascii=False)
+    return to_geojson(outlines).decode("utf-8")

@@ -7,7 +7,6 @@ actor reaches a place when ``straight-line distance × detour factor ≤ reach``
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field, replace
 
@@ -21,8 +20,8 @@ from shapely import STRtree
 from geodata import rural as rural_mod
 from geodata.actors import families as families_of
 from geodata.errors import GeodataError
-from geodata.spreadsheet import neutralise_frame
 from geodata.territory import CRS_METRIC, CRS_STORAGE
+from geodata.writers import PLAIN_SEP, layer_bytes
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
 DEFAULT_RURAL_REACH_KM = 15.0
@@ -643,17 +642,8 @@ def layers(
 
 
 def to_bytes(layer: gpd.GeoDataFrame, fmt: str) -> bytes:
-    """A layer as GeoJSON (EPSG:4326) or CSV (UTF-8 with BOM, no geometry; points keep lon/lat)."""
-    fmt = fmt.lower().lstrip(".")
-    if fmt in ("geojson", "json"):
-        text = layer.to_crs(CRS_STORAGE).to_json(drop_id=True, ensure_ascii=False)
-        return text.encode("utf-8")
-    if fmt == "csv":
-        table = neutralise_frame(pd.DataFrame(layer.drop(columns=layer.geometry.name)))
-        buf = io.StringIO()
-        table.to_csv(buf, index=False)
-        return buf.getvalue().encode("utf-8-sig")
-    raise GeodataError(f"Format d'export inconnu : {fmt!r}. Choisissez « geojson » ou « csv ».")
+    """A layer as GeoJSON (RFC 7946) or CSV (no geometry; points keep lon/lat), by :mod:`geodata.writers`."""
+    return layer_bytes(layer, fmt, sep=PLAIN_SEP)
 
 
 def with_params(params: Params, **changes) -> Params:
@@ -672,10 +662,50 @@ GAP_LAYER_TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one coverage analysis produces, as the page, the CLI and the exports show it."""
+
+    params: Params
+    demand: Demand
+    counted: gpd.GeoDataFrame  # the actors counted (placed and matching the filters)
+    hypothetical: Sites
+    sites: Sites  # counted actors, then hypothetical sites
+    coverage: Coverage
+    before: dict | None  # headline figures without the hypothetical sites (None when there are none)
+    steps: pd.DataFrame  # where next (:func:`where_next`)
+    layers: dict[str, gpd.GeoDataFrame]  # keys of :data:`LAYERS` that apply
+
+
+def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = None, *, hypothetical: Sites | None = None, k: int = 10) -> Analysis:
+    """The coverage pipeline, in one place: counted actors -> sites (+ hypothetical ones) -> coverage -> where next -> layers.
+
+    Parameters
+    ----------
+    demand
+        From :func:`demand_from_territory` (prepared once, reused across analyses).
+    actors
+        The directory (EPSG:4326); :func:`select_actors` keeps those the analysis counts.
+    params
+        Reaches, rural definition, detour, filters and QPV weight (defaults: :class:`Params`).
+    hypothetical
+        Imaginary sites added to the counted actors ("what if"); ``before`` then holds the figures without them.
+    k
+        Number of communes proposed by :func:`where_next`.
+    """
+    params = (params or Params()).validate()
+    hypothetical = hypothetical if hypothetical is not None else Sites.empty()
+    counted = select_actors(actors, params)
+    actor_sites = sites_from_actors(counted)
+    sites = actor_sites + hypothetical
+    result = compute_coverage(demand, sites, params)
+    before = compute_coverage(demand, actor_sites, params).summary() if len(hypothetical) else None
+    steps = where_next(demand, result, k)
+    out = layers(demand, result, steps=steps, sites=hypothetical)
+    return Analysis(params, demand, counted, hypothetical, sites, result, before, steps, out)
+
+
 def gap_layers(territory, actors: gpd.GeoDataFrame, params: Params | None = None, *, k: int = 10) -> dict[str, gpd.GeoDataFrame]:
     """Every gap layer for the given actors, with default parameters unless ``params``, prefixed ``couverture_``."""
-    params = (params or Params()).validate()
-    demand = demand_from_territory(territory)
-    result = compute_coverage(demand, sites_from_actors(select_actors(actors, params)), params)
-    out = layers(demand, result, steps=where_next(demand, result, k))
-    return {f"couverture_{name}": layer for name, layer in out.items()}
+    analysis = analyse(demand_from_territory(territory), actors, params, k=k)
+    return {f"couverture_{name}": layer for name, layer in analysis.layers.items()}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from cartography.base import BASE_LAYERS, communes_outlines_geojson
 from cartography.escape import escape_text
 from geodata.actors import public_columns
 from geodata.errors import GeodataError
-from geodata.spreadsheet import neutralise_frame
+from geodata.writers import csv_bytes, to_geojson, write_bytes
 
 TITLE = "Carte de la culture scientifique en Occitanie"
 #: The map's script, with the actors' data: a file of the site, so the page runs no inline script but the header's.
@@ -66,14 +64,6 @@ def public_table(actors: gpd.GeoDataFrame) -> pd.DataFrame:
     xs[placed], ys[placed] = public.geometry[placed].x, public.geometry[placed].y
     table["longitude"], table["latitude"] = xs.round(6), ys.round(6)
     return table
-
-
-def csv_bytes(table: pd.DataFrame) -> bytes:
-    """CSV (UTF-8 with BOM, ``;``) safe to open in a spreadsheet: cells starting like a formula are quoted with ``'``."""
-    safe = neutralise_frame(table)
-    buf = io.StringIO()
-    safe.to_csv(buf, sep=";", index=False, quoting=csv.QUOTE_MINIMAL)
-    return buf.getvalue().encode("utf-8-sig")
 
 
 def _hashes(tag: str, header: str) -> list[str]:
@@ -140,8 +130,8 @@ def publish_site(out_dir, actors: gpd.GeoDataFrame, departements: gpd.GeoDataFra
     files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson", out / SCRIPT_FILE]
     files[0].write_text(page, encoding="utf-8")
     files[4].write_text(script, encoding="utf-8")
-    files[1].write_text(public.to_json(drop_id=True, na="null", ensure_ascii=False), encoding="utf-8")
-    files[2].write_bytes(csv_bytes(public_table(public)))
+    write_bytes(files[1], to_geojson(public))
+    write_bytes(files[2], csv_bytes(public_table(public)))
     files[3].write_text(communes_outlines_geojson(communes), encoding="utf-8")
     placed = int(placed_mask(public).sum())
     return Publication(out, files, len(public), placed)

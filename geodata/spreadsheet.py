@@ -32,10 +32,10 @@ def neutralise_formulas(values: pd.Series) -> pd.Series:
 
 
 def neutralise_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``table`` whose text columns and header are safe to open in a spreadsheet."""
+    """A copy of ``table`` whose header and every column that is neither numeric nor boolean are safe to open in a spreadsheet."""
     out = pd.DataFrame(table).copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
             out[col] = neutralise_formulas(out[col])
     out.columns = list(neutralise_formulas(pd.Series(out.columns, dtype="object")))
     return out

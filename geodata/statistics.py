@@ -7,12 +7,25 @@ import numpy as np
 import pandas as pd
 
 PER = 10_000
+#: Decimals of the indicator (3: a commune of 30,000 inhabitants with one actor shows 0.333).
+DECIMALS = 3
 
 
-def _per_inhabitants(count: pd.Series, population: pd.Series) -> pd.Series:
+def count_by(keys: pd.Series, codes: pd.Series) -> pd.Series:
+    """How many of ``codes`` fall on each of ``keys`` (0 where none; missing codes are counted nowhere)."""
+    counts = pd.Series(codes).dropna().astype(str).value_counts()
+    return pd.Series(keys).astype(str).map(counts).fillna(0).astype("int64")
+
+
+def per_10000_inhabitants(count: pd.Series, population: pd.Series) -> pd.Series:
+    """Actors per 10,000 inhabitants, rounded to :data:`DECIMALS`; NaN where the population is unknown or zero.
+
+    >>> per_10000_inhabitants(pd.Series([3, 1, 2]), pd.Series([12_000, 30_000, 0])).tolist()
+    [2.5, 0.333, nan]
+    """
     pop = pd.to_numeric(population, errors="coerce").astype(float)
     rate = count.astype(float) / pop.where(pop > 0) * PER
-    return rate.round(2)
+    return rate.round(DECIMALS)
 
 
 def actors_by_departement(actors: pd.DataFrame, departements: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -21,19 +34,17 @@ def actors_by_departement(actors: pd.DataFrame, departements: gpd.GeoDataFrame) 
     Actors are counted where they are placed (``code_departement`` of the directory); actors
     without a location are not counted anywhere (the page says how many).
     """
-    counts = actors["code_departement"].dropna().astype(str).value_counts()
     out = departements[["code_departement", "nom", "population", "geometry"]].copy()
-    out["acteurs"] = out["code_departement"].map(counts).fillna(0).astype(int)
-    out["acteurs_10000_hab"] = _per_inhabitants(out["acteurs"], out["population"])
+    out["acteurs"] = count_by(out["code_departement"], actors["code_departement"])
+    out["acteurs_10000_hab"] = per_10000_inhabitants(out["acteurs"], out["population"])
     return out.sort_values("code_departement").reset_index(drop=True)
 
 
 def actors_by_commune(actors: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One row per commune of Occitanie: ``code_insee``, ``nom``, ``code_departement``, ``population``, ``acteurs``, ``acteurs_10000_hab``, geometry."""
-    counts = actors["code_insee_lieu"].dropna().astype(str).value_counts()
     out = communes[["code_insee", "nom", "code_departement", "population", "geometry"]].copy()
-    out["acteurs"] = out["code_insee"].map(counts).fillna(0).astype(int)
-    out["acteurs_10000_hab"] = _per_inhabitants(out["acteurs"], out["population"])
+    out["acteurs"] = count_by(out["code_insee"], actors["code_insee_lieu"])
+    out["acteurs_10000_hab"] = per_10000_inhabitants(out["acteurs"], out["population"])
     return out.sort_values(["acteurs", "code_insee"], ascending=[False, True]).reset_index(drop=True)
 
 

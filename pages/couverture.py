@@ -147,13 +147,9 @@ with user_errors():
     terr = territory()
     demand = _demand()
     params, k = _params(terr)
-    counted = cv.select_actors(directory(), params)
     hypothetical = _hypothetical()
-    sites = cv.sites_from_actors(counted) + hypothetical
-    result = cv.compute_coverage(demand, sites, params)
-    before = cv.compute_coverage(demand, cv.sites_from_actors(counted), params).summary() if len(hypothetical) else None
-    steps = cv.where_next(demand, result, k)
-    layers = cv.layers(demand, result, steps=steps, sites=hypothetical)
+    analysis = cv.analyse(demand, directory(), params, hypothetical=hypothetical, k=k)
+    counted, result, steps, layers = analysis.counted, analysis.coverage, analysis.steps, analysis.layers
 
     if not demand.has_qpv:
         st.warning(f"Partie QPV non calculée. {qpv.HOW_TO_GET}")
@@ -165,14 +161,14 @@ with user_errors():
             else ""
         )
     )
-    _headline(result.summary(), before, demand.has_qpv)
+    _headline(result.summary(), analysis.before, demand.has_qpv)
     for note in cv.method_notes(demand, params):
         st.caption(note)
 
     tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Où agir ensuite", "Et si…"])
     with tabs[0]:
         st_folium(
-            coverage_map(demand, result, sites, steps=steps),
+            coverage_map(demand, result, analysis.sites, steps=steps),
             height=620,
             use_container_width=True,
             returned_objects=[],

@@ -365,3 +365,40 @@ def test_greedy_gains_never_increase(existing, rural_km, qpv_km, weight, k):
     # What the steps promise is what adding them delivers.
     after = cv.compute_coverage(demand, sites(*existing) + cv.sites_from_steps(steps), params).summary()
     assert _uncovered(result.summary()) - _uncovered(after) == steps["gain_population_rurale"].sum() + steps["gain_population_qpv"].sum()
+
+
+def _actors_at(points, **columns) -> gpd.GeoDataFrame:
+    lon, lat = zip(*(lonlat(dx, dy) for dx, dy in points))
+    return gpd.GeoDataFrame({"nom": [f"A{i}" for i in range(len(points))], **columns}, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def test_analyse_runs_the_whole_pipeline_once():
+    """select -> sites -> coverage -> where next -> layers, with and without hypothetical sites."""
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09")])
+    actors = _actors_at([(0, 0), (30_000, 0)], type_structure=["association", "Fab Lab"])
+    params = cv.Params(rural_reach_km=5, types=("association",))
+    plain = cv.analyse(demand, actors, params, k=2)
+    assert plain.counted["nom"].tolist() == ["A0"]  # the Fab Lab is filtered out
+    assert plain.before is None and len(plain.hypothetical) == 0
+    assert plain.coverage.summary()["population_rurale_hors_portee"] == 300
+    assert plain.steps["code_insee"].tolist() == cv.where_next(demand, plain.coverage, 2)["code_insee"].tolist()
+    assert set(plain.layers) == set(cv.LAYERS) - {"sites_hypothetiques"}
+    what_if = cv.analyse(demand, actors, params, hypothetical=cv.sites_from_communes(demand, ["00004"]), k=2)
+    assert what_if.before == plain.coverage.summary()
+    assert what_if.coverage.summary()["population_rurale_hors_portee"] == 0
+    assert len(what_if.sites) == 2 and what_if.coverage.n_hypothetical == 1
+    assert what_if.layers["sites_hypothetiques"]["nom"].tolist() == ["Site hypothétique : Commune 00004"]
+
+
+def test_page_cli_and_exports_call_the_one_analysis():
+    """No caller chains the pipeline's steps itself: they all go through cv.analyse."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    steps = ("compute_coverage(", "where_next(", "select_actors(", "cv.layers(", "sites_from_actors(")
+    for rel in ("pages/couverture.py", "geodata/commands/coverage.py", "pages/exports.py", "geodata/export.py"):
+        text = (root / rel).read_text(encoding="utf-8")
+        assert not [s for s in steps if s in text], rel
+    assert "cv.analyse(" in (root / "pages/couverture.py").read_text(encoding="utf-8")
+    assert "cv.analyse(" in (root / "geodata/commands/coverage.py").read_text(encoding="utf-8")
+    assert "analyse(demand_from_territory(territory)" in (root / "geodata/coverage.py").read_text(encoding="utf-8")  # gap_layers

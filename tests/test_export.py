@@ -6,7 +6,6 @@ import re
 import sqlite3
 import zipfile
 
-import geojson_validator
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -19,6 +18,7 @@ from geodata.actors import PRIVATE_FIELDS, families
 from geodata.cli import main as cli_main
 from geodata.errors import GeodataError
 from geodata.territory import communes_at
+from tests.rfc7946 import assert_rfc7946
 from tests.staff_data import PRIVATE_VALUES, private_actors
 
 HOSTILE = ["=HYPERLINK(\"http://x\",\"clic\")", "+33 1 23", "-2+3", "@SOMME(A1)", "\tcaché", "\rretour"]
@@ -54,14 +54,6 @@ def _no_private(data: bytes):
         assert name not in text
 
 
-def _decimals(obj):
-    if isinstance(obj, float):
-        yield len(repr(obj).split(".")[1]) if "." in repr(obj) and "e" not in repr(obj) else 0
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from _decimals(item)
-
-
 def test_public_layers_have_no_private_field(layers):
     for layer in layers.values():
         assert not set(layer.columns) & PRIVATE_FIELDS
@@ -71,21 +63,10 @@ def test_public_layers_have_no_private_field(layers):
 def test_geojson_is_rfc7946(layers, name):
     result = export.export_layers({name: layers[name]}, "geojson", private=False)
     doc = json.loads(result.data.decode("utf-8"))
-    assert geojson_validator.validate_structure(doc, check_crs=True) == {}
-    checked = geojson_validator.validate_geometries(doc)
-    assert checked["invalid"] == {}
-    assert "excessive_coordinate_precision" not in checked["problematic"]
-    assert "crs" not in doc
+    assert_rfc7946(doc)  # validator, no crs member, at most 6 decimals, exterior rings counter-clockwise and holes clockwise
     assert doc["metadata"]["licence"].startswith("Licence Ouverte")
     assert doc["metadata"]["couches"][name]["champs"]
-    coords = [g["geometry"]["coordinates"] for g in doc["features"] if g["geometry"]]
-    assert max(d for c in coords for d in _decimals(c)) <= 6
     _no_private(result.data)
-    if name != "acteurs":  # exterior rings counter-clockwise, holes clockwise (checked with shapely too)
-        for feature in doc["features"]:
-            for poly in shapely.get_parts(shapely.geometry.shape(feature["geometry"])):
-                assert poly.exterior.is_ccw
-                assert all(not ring.is_ccw for ring in poly.interiors)
 
 
 def test_departements_have_holes_and_indicators(layers):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from cartography.actors_map import map_html
@@ -47,3 +48,24 @@ def test_choropleth_escapes_names(reference):
     html = map_html(choropleth_map(table, "acteurs", title="Acteurs <b>", departements=reference.departements))
     assert "<script>alert(1)" not in html and "${x}" not in html and "Acteurs <b>" not in html
     assert "csti-choro-legend" in html
+
+
+def test_actors_per_10000_inhabitants_by_hand():
+    from geodata.statistics import per_10000_inhabitants
+
+    # 3 actors for 12,000 people: 2.5; 1 for 30,000: 0.333 (3 decimals); 0 for 500: 0; no or unknown population: no figure.
+    rate = per_10000_inhabitants(pd.Series([3, 1, 0, 2, 4]), pd.Series([12_000, 30_000, 500, 0, None]))
+    assert rate.tolist()[:3] == [2.5, 0.333, 0.0]
+    assert rate.isna().tolist() == [False, False, False, True, True]
+
+
+def test_statistics_page_and_exports_give_the_same_indicator(sample, reference):
+    from geodata.export import communes_layer, departements_layer
+
+    stats = actors_by_commune(sample, reference.communes).set_index("code_insee")
+    exported = communes_layer(reference.communes, sample).set_index("code_insee").loc[stats.index]
+    assert (exported["nb_acteurs"] == stats["acteurs"]).all()
+    pd.testing.assert_series_equal(exported["acteurs_pour_10000_hab"], stats["acteurs_10000_hab"], check_names=False)
+    deps = actors_by_departement(sample, reference.departements).set_index("code_departement")
+    exported = departements_layer(reference.departements, reference.communes, sample).set_index("code_departement").loc[deps.index]
+    pd.testing.assert_series_equal(exported["acteurs_pour_10000_hab"], deps["acteurs_10000_hab"], check_names=False)

@@ -11,6 +11,7 @@ from geodata.directory import load_directory
 from geodata.errors import GeodataError
 from geodata.layers import load_territory
 from geodata.settings import get_settings
+from geodata.writers import write_bytes
 
 HELP = "Analyse de couverture (groupe G5) : communes rurales et QPV hors de portée, où agir ensuite ; export GeoJSON ou CSV."
 
@@ -81,22 +82,19 @@ def run(args) -> int:
         settings=settings, qpv_path=args.qpv, qpv_population_path=args.qpv_population, zonage_path=args.zonage, grille_path=args.grille
     )
     demand = cv.demand_from_territory(terr)
-    actors = cv.select_actors(load_directory(settings=settings, reference=terr.reference), params)
     hypothetical = cv.Sites.empty()
     for text in args.site:
         hypothetical = hypothetical + cv.parse_site(text, demand)
-    result = cv.compute_coverage(demand, cv.sites_from_actors(actors) + hypothetical, params)
-    steps = cv.where_next(demand, result, args.k)
-    layers = cv.layers(demand, result, steps=steps, sites=hypothetical)
+    analysis = cv.analyse(demand, load_directory(settings=settings, reference=terr.reference), params, hypothetical=hypothetical, k=args.k)
+    layers = analysis.layers
     if args.couche != "toutes" and args.couche not in layers:
         why = demand.qpv_missing or "couche absente"
         raise GeodataError(f"La couche {args.couche!r} n'est pas disponible : {why}")
     for name, path in _outputs(output, args.couche, layers).items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(cv.to_bytes(layers[name], fmt))
+        write_bytes(path, cv.to_bytes(layers[name], fmt))
         print(f"{name} : {len(layers[name])} lignes -> {path}")
-    s = result.summary()
-    print(f"Acteurs comptés : {len(actors)} ; sites hypothétiques : {len(hypothetical)}")
+    s = analysis.coverage.summary()
+    print(f"Acteurs comptés : {len(analysis.counted)} ; sites hypothétiques : {len(hypothetical)}")
     print(
         f"Communes rurales hors de portée : {s['communes_rurales_hors_portee']} sur {s['communes_rurales']} ; "
         f"habitants ruraux hors de portée : {s['population_rurale_hors_portee']} ; "

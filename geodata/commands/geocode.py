@@ -15,10 +15,10 @@ from geodata.geocoding import PRECISION_LABELS, SOURCES
 from geodata.importing import import_actors, rejected_csv
 from geodata.layers import load_territory
 from geodata.settings import get_settings
-from geodata.spreadsheet import neutralise_frame
+from geodata.writers import PLAIN_SEP, csv_bytes, write_bytes, write_layer
 
 HELP = "Importe un fichier d'acteurs, le géocode et l'enrichit (commune, département, QPV, rural) ; format de sortie selon l'extension."
-FORMATS = {".geojson": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
+FORMATS = (".geojson", ".gpkg", ".csv")
 #: First columns of the output, in this order; the placed commune is ``code_insee``.
 LEADING = ["id", "nom", "type_structure", "cercle", "code_insee", "commune_lieu", "code_departement", "code_qp", "distance_qpv_m", "rural",
            "classe_densite", "geocodage_source", "geocodage_precision", "geocodage_score", "geocodage_statut", "geocodage_motif"]
@@ -48,19 +48,17 @@ def _for_output(gdf: gpd.GeoDataFrame, *, private: bool) -> gpd.GeoDataFrame:
 
 
 def write_output(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """Write placed actors to ``path``; the format follows the extension."""
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
+    """Write placed actors to ``path``; the format follows the extension (CSV gets the placed point as two columns)."""
+    if path.suffix.lower() not in FORMATS:
         raise DataFileError(f"Extension de sortie {path.suffix!r} non prise en charge : utilisez .geojson, .gpkg ou .csv.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         table = pd.DataFrame(gdf.drop(columns="geometry"))
         placed = gdf.geometry.notna()
         table["longitude_lieu"] = [g.x if ok else None for g, ok in zip(gdf.geometry, placed)]  # x = longitude
         table["latitude_lieu"] = [g.y if ok else None for g, ok in zip(gdf.geometry, placed)]
-        neutralise_frame(table).to_csv(path, index=False, encoding="utf-8-sig")
+        write_bytes(path, csv_bytes(table, sep=PLAIN_SEP))
     else:
-        gdf.to_file(path, driver=FORMATS[suffix], engine="pyogrio")
+        write_layer(gdf, path)
 
 
 def run(args) -> int:
@@ -86,13 +84,13 @@ def run(args) -> int:
     stem = output.with_suffix("")
     if len(result.rejected):
         rej = stem.parent / f"{stem.name}_rejets.csv"
-        rej.write_bytes(rejected_csv(result))
+        write_bytes(rej, rejected_csv(result))
         print(f"Lignes rejetées à l'import : {len(result.rejected)} -> {rej}")
     review = gdf[gdf["geocodage_statut"] != "ok"]
     if len(review):
         rev = stem.parent / f"{stem.name}_a_verifier.csv"
         cols = ["ligne", "id", "nom", "adresse", "code_postal", "commune", "geocodage_statut", "geocodage_motif"]
-        neutralise_frame(review[[c for c in cols if c in review.columns]]).to_csv(rev, index=False, encoding="utf-8-sig")
+        write_bytes(rev, csv_bytes(review[[c for c in cols if c in review.columns]], sep=PLAIN_SEP))
         print(f"Lignes à vérifier ou non localisées : {len(review)} -> {rev}")
     print("Résumé par précision :")
     for value, n in gdf["geocodage_precision"].fillna("").value_counts().items():
