@@ -21,7 +21,7 @@ from geodata import rural as rural_mod
 from geodata.actors import families as families_of
 from geodata.errors import GeodataError
 from geodata.territory import CRS_METRIC, CRS_STORAGE
-from geodata.writers import PLAIN_SEP, layer_bytes
+from geodata.writers import layer_bytes
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
 DEFAULT_RURAL_REACH_KM = 15.0
@@ -643,7 +643,7 @@ def layers(
 
 def to_bytes(layer: gpd.GeoDataFrame, fmt: str) -> bytes:
     """A layer as GeoJSON (RFC 7946) or CSV (no geometry; points keep lon/lat), by :mod:`geodata.writers`."""
-    return layer_bytes(layer, fmt, sep=PLAIN_SEP)
+    return layer_bytes(layer, fmt)
 
 
 def with_params(params: Params, **changes) -> Params:

@@ -14,7 +14,7 @@ import pandas as pd
 from geodata.actors import FIELD_NAMES, FIELDS, TYPES
 from geodata.errors import DataFileError
 from geodata.gazetteer import clean_postcode, normalise_name
-from geodata.writers import PLAIN_SEP, csv_bytes
+from geodata.writers import csv_bytes
 
 #: Extra column kept beside the schema: the department the file declares (checked against placement).
 DECLARED_DEPARTMENT = "departement_declare"
@@ -538,4 +538,4 @@ def import_table(table: pd.DataFrame, *, name: str, mapping: dict[str, str] | No
 
 def rejected_csv(result: ImportResult) -> bytes:
     """The rejected rows, with their row number and reason, as CSV for a spreadsheet (UTF-8 with BOM)."""
-    return csv_bytes(result.rejected, sep=PLAIN_SEP)
+    return csv_bytes(result.rejected)

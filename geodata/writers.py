@@ -32,9 +32,6 @@ from geodata.territory import CRS_STORAGE
 
 #: Field separators offered: ';' for French spreadsheets (the default), ',' elsewhere.
 SEPARATORS = (";", ",")
-#: Separator of the outputs that have always been comma-separated and whose readers expect it (coverage layers, the
-#: geocode command's tables, import rejects); with it the decimal mark is a point. Everything else is ';'.
-PLAIN_SEP = ","
 #: Decimals kept in GeoJSON coordinates (RFC 7946 §11.2: 6 decimals is about 10 cm).
 PRECISION = 6
 #: Formats of :func:`layer_bytes` and :func:`write_layer`, by file extension.

@@ -282,7 +282,7 @@ def test_layers_export_as_geojson_and_csv():
     assert [f["properties"]["code_insee"] for f in fc["features"]] == ["00004"]
     assert fc["features"][0]["geometry"]["type"] == "Polygon"
     csv = cv.to_bytes(layers["ou_agir"], "csv").decode("utf-8-sig").splitlines()
-    assert csv[0].startswith("etape,code_insee,nom")
+    assert csv[0].startswith("etape;code_insee;nom")
     assert len(csv) == len(steps) + 1
     with pytest.raises(GeodataError, match="'xlsx'"):
         cv.to_bytes(layers["communes"], "xlsx")

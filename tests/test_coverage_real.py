@@ -115,7 +115,7 @@ def test_cli_exports_one_layer_as_csv_with_filters(tmp_path):
     )
     assert code == 0
     lines = out.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("code_insee,nom,code_departement,population")
+    assert lines[0].startswith("code_insee;nom;code_departement;population")
     assert len(lines) > 100
 
 

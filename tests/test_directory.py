@@ -160,9 +160,9 @@ def test_cli_geocode_writes_every_format(ext, tmp_path, capsys, monkeypatch):
     assert "Résumé par précision" in printed and "commune (municipality) : 3" in printed
     assert "gazetteer" in printed
     rejets = tmp_path / "sortie_rejets.csv"
-    assert rejets.exists() and len(pd.read_csv(rejets)) == 2
+    assert rejets.exists() and len(pd.read_csv(rejets, sep=";")) == 2
     if ext == ".csv":
-        table = pd.read_csv(out, dtype=str)
+        table = pd.read_csv(out, dtype=str, sep=";")
         assert {"longitude_lieu", "latitude_lieu"} <= set(table.columns)
     else:
         table = gpd.read_file(out)
@@ -179,7 +179,7 @@ def test_cli_geocode_escapes_formulas_in_csv(tmp_path, monkeypatch):
     monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / "h.csv"
     assert main(["geocode", str(FIXTURES / "hostiles.csv"), "-o", str(out), "--offline"]) == 0
-    names = pd.read_csv(out, dtype=str, keep_default_na=False)["nom"]
+    names = pd.read_csv(out, dtype=str, keep_default_na=False, sep=";")["nom"]
     assert names[2].startswith("'=HYPERLINK(") and names[3] == "'@SUM(1+1)"
     assert names[0] == "<script>alert('x')</script>"  # plain text in a CSV: nothing to run
 

@@ -78,10 +78,10 @@ def test_every_spreadsheet_csv_follows_the_convention():
 
 
 def test_every_plain_csv_follows_the_convention(tmp_path, monkeypatch):
-    """Coverage layers, import rejects and the geocode command's tables: the same writer, with ','."""
-    sep = writers.PLAIN_SEP
+    """Coverage layers, import rejects and the geocode command's tables: the same convention (';', decimal comma)."""
+    sep = ";"
     coverage = _assert_convention(cv.to_bytes(_hostile_layer(), "csv"), sep)
-    assert coverage.loc[0, "nom"] == "'" + HOSTILE and coverage.loc[0, "valeur"] == "1.5"
+    assert coverage.loc[0, "nom"] == "'" + HOSTILE and coverage.loc[0, "valeur"] == "1,5"
     survey = "nom;commune;code_postal\n;=cmd|' /C calc'!A0;31000\nMuséum;Toulouse;31000\n".encode()
     rejects = _assert_convention(rejected_csv(import_actors(survey, filename="enquete.csv")), sep)
     assert rejects["commune"].tolist() == ["'=cmd|' /C calc'!A0"]

@@ -15,7 +15,7 @@ from geodata.geocoding import PRECISION_LABELS, SOURCES
 from geodata.importing import import_actors, rejected_csv
 from geodata.layers import load_territory
 from geodata.settings import get_settings
-from geodata.writers import PLAIN_SEP, csv_bytes, write_bytes, write_layer
+from geodata.writers import csv_bytes, write_bytes, write_layer
 
 HELP = "Importe un fichier d'acteurs, le géocode et l'enrichit (commune, département, QPV, rural) ; format de sortie selon l'extension."
 FORMATS = (".geojson", ".gpkg", ".csv")
@@ -56,7 +56,7 @@ def write_output(gdf: gpd.GeoDataFrame, path: Path) -> None:
         placed = gdf.geometry.notna()
         table["longitude_lieu"] = [g.x if ok else None for g, ok in zip(gdf.geometry, placed)]  # x = longitude
         table["latitude_lieu"] = [g.y if ok else None for g, ok in zip(gdf.geometry, placed)]
-        write_bytes(path, csv_bytes(table, sep=PLAIN_SEP))
+        write_bytes(path, csv_bytes(table))
     else:
         write_layer(gdf, path)
 
@@ -90,7 +90,7 @@ def run(args) -> int:
     if len(review):
         rev = stem.parent / f"{stem.name}_a_verifier.csv"
         cols = ["ligne", "id", "nom", "adresse", "code_postal", "commune", "geocodage_statut", "geocodage_motif"]
-        write_bytes(rev, csv_bytes(review[[c for c in cols if c in review.columns]], sep=PLAIN_SEP))
+        write_bytes(rev, csv_bytes(review[[c for c in cols if c in review.columns]]))
         print(f"Lignes à vérifier ou non localisées : {len(review)} -> {rev}")
     print("Résumé par précision :")
     for value, n in gdf["geocodage_precision"].fillna("").value_counts().items():
