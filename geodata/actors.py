@@ -73,17 +73,27 @@ FAMILIES = {
 }
 
 
+def circle_of(cercle) -> int | None:
+    """The circle (1, 2 or 3) written in a ``cercle`` cell ("1", "2.0", 3), else ``None``: the one circle parser.
+
+    >>> [circle_of(v) for v in ("1", "2.0", 3, "", None, "7")]
+    [1, 2, 3, None, None, None]
+    """
+    try:
+        c = int(float(cercle))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return c if c in CIRCLES else None
+
+
 def family_of(type_structure, cercle) -> str:
     """Map family of an actor: Fab Lab and tourism by type, else by circle."""
     if type_structure == "Fab Lab":
         return "fablab"
     if type_structure == "site de tourisme scientifique":
         return "tourisme"
-    try:
-        c = int(float(cercle))
-    except (TypeError, ValueError):
-        return "autre"
-    return f"cercle{c}" if c in CIRCLES else "autre"
+    c = circle_of(cercle)
+    return "autre" if c is None else f"cercle{c}"
 
 
 def families(actors: pd.DataFrame) -> pd.Series:

@@ -18,8 +18,9 @@ from pyproj import Transformer
 from shapely import STRtree
 
 from geodata import rural as rural_mod
-from geodata.actors import families as families_of
 from geodata.errors import GeodataError
+from geodata.selection import Selection
+from geodata.selection import select_actors as select
 from geodata.territory import CRS_METRIC, CRS_STORAGE
 from geodata.writers import layer_bytes
 
@@ -63,6 +64,14 @@ class Params:
     types: tuple[str, ...] | None = None
     families: tuple[str, ...] | None = None
     qpv_weight: float = 0.5
+
+    def selection(self) -> Selection:
+        """The actors' filters of these parameters, as the project's one :class:`~geodata.selection.Selection`."""
+        return Selection(
+            circles=tuple(str(int(c)) for c in self.circles or ()),
+            types=tuple(self.types or ()),
+            families=tuple(self.families or ()),
+        )
 
     def validate(self) -> Params:
         for name, label in (("rural_reach_km", "portée rurale"), ("qpv_reach_km", "portée QPV")):
@@ -225,15 +234,8 @@ class Sites:
         return np.asarray(lon), np.asarray(lat)
 
 
-def _circle_of(value) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def select_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
-    """Actors counted by the analysis: placed on the map and matching every filter given in ``params``.
+def counted_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Actors counted by the analysis: placed on the map and matching the filters of ``params`` (one :class:`Selection`).
 
     An actor with no circle (Fab Labs, tourism sites) is left out as soon as a circle filter is set.
     """
@@ -241,17 +243,8 @@ def select_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
         raise GeodataError("La couche des acteurs n'a pas de système de coordonnées : attendu EPSG:4326.")
     # Unplaced actors have no geometry, an empty one or NaN coordinates: none of them is counted.
     geoms = actors.geometry.to_numpy()
-    placed = np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms))
-    keep = pd.Series(placed, index=actors.index)
-    if params.circles is not None:
-        wanted = {int(c) for c in params.circles}
-        keep &= actors["cercle"].map(lambda v: _circle_of(v) in wanted).astype(bool)
-    if params.types is not None:
-        keep &= actors["type_structure"].isin(list(params.types))
-    if params.families is not None:
-        fam = actors["famille"] if "famille" in actors.columns else families_of(actors)
-        keep &= fam.isin(list(params.families))
-    return actors[keep.to_numpy()]
+    placed = actors[np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms))]
+    return select(placed, params.selection())
 
 
 def sites_from_actors(actors: gpd.GeoDataFrame) -> Sites:
@@ -685,7 +678,7 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
     demand
         From :func:`demand_from_territory` (prepared once, reused across analyses).
     actors
-        The directory (EPSG:4326); :func:`select_actors` keeps those the analysis counts.
+        The directory (EPSG:4326); :func:`counted_actors` keeps those the analysis counts.
     params
         Reaches, rural definition, detour, filters and QPV weight (defaults: :class:`Params`).
     hypothetical
@@ -695,7 +688,7 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
     """
     params = (params or Params()).validate()
     hypothetical = hypothetical if hypothetical is not None else Sites.empty()
-    counted = select_actors(actors, params)
+    counted = counted_actors(actors, params)
     actor_sites = sites_from_actors(counted)
     sites = actor_sites + hypothetical
     result = compute_coverage(demand, sites, params)

@@ -103,24 +103,6 @@ def _as_geodataframe(actors: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(actors.copy(), geometry=geom, crs=CRS_STORAGE)
 
 
-def filter_actors(actors: pd.DataFrame, *, departements=None, familles=None, types=None, statuts=None, texte: str = "") -> pd.DataFrame:
-    """The actors matching every given criterion (None or empty = no filter); ``texte`` searches names and communes."""
-    keep = pd.Series(True, index=actors.index)
-    if departements and "code_departement" in actors.columns:
-        keep &= actors["code_departement"].isin(list(departements))
-    if familles:
-        fam = actors["famille"] if "famille" in actors.columns else families(actors)
-        keep &= fam.isin(list(familles))
-    if types:
-        keep &= actors["type_structure"].isin(list(types))
-    if statuts:
-        keep &= actors["statut_enquete"].isin(list(statuts))
-    if texte and texte.strip():
-        hay = actors["nom"].astype("str") + " " + actors["commune"].astype("str")
-        keep &= hay.str.contains(texte.strip(), case=False, regex=False)
-    return actors[keep]
-
-
 def actors_layer(actors: pd.DataFrame, *, private: bool = False, family: str | None = None) -> gpd.GeoDataFrame:
     """Actors for export: schema fields (private ones only if ``private``), placement columns, point geometry.
 

@@ -1,4 +1,4 @@
-"""Filters of the public map (search, circle, type, department, theme) and their permalink in the URL query string."""
+"""The one filter of actors (search, circle, type, family, department, theme, survey status) and its permalink."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from geodata.actors import split_list
+from geodata.actors import circle_of, families, split_list
 
 #: Query-string key of each filter (the view itself uses ``lat``, ``lon``, ``z`` and ``fond``).
 QUERY_KEYS = {"q": "query", "cercle": "circles", "type": "types", "dep": "departements", "theme": "themes"}
@@ -27,13 +27,19 @@ def normalize(text) -> str:
 
 @dataclass(frozen=True)
 class Selection:
-    """What the visitor asked to see; empty fields select everything."""
+    """Which actors to keep; empty fields select everything.
+
+    The public map, the coverage analysis, the exports (page and CLI) and the staff search of
+    the Édition page all filter through :func:`select_actors` with one of these.
+    """
 
     query: str = ""
     circles: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     departements: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, params: Mapping[str, list[str]]) -> Selection:
@@ -42,7 +48,7 @@ class Selection:
         return cls(query=(values.pop("query") or [""])[0], **{k: tuple(dict.fromkeys(v)) for k, v in values.items()})
 
     def to_query(self) -> dict[str, list[str]]:
-        """Query parameters of this selection (empty lists for unused filters)."""
+        """Query parameters of the public filters of this selection (empty lists for unused filters)."""
         out = {}
         for key, attr in QUERY_KEYS.items():
             value = getattr(self, attr)
@@ -50,15 +56,13 @@ class Selection:
         return out
 
     def is_empty(self) -> bool:
-        return not any(self.to_query().values())
+        return not any(self.to_query().values()) and not self.families and not self.statuses
 
 
-def _circle_value(value) -> str:
-    try:
-        c = str(int(float(value)))
-    except (TypeError, ValueError):
-        return "sans"
-    return c if c in CIRCLE_OPTIONS else "sans"
+def circle_option(value) -> str:
+    """The circle filter option of a ``cercle`` cell: "1", "2", "3", or "sans" when it names no circle."""
+    c = circle_of(value)
+    return "sans" if c is None else str(c)
 
 
 def select_actors(actors: pd.DataFrame, selection: Selection) -> pd.DataFrame:
@@ -68,18 +72,21 @@ def select_actors(actors: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     ----------
     actors : DataFrame
         The directory (``nom``, ``commune``, ``commune_lieu``, ``cercle``, ``type_structure``,
-        ``code_departement``, ``thematiques``).
+        ``code_departement``, ``thematiques``; ``id``, ``famille`` and ``statut_enquete`` when present).
     selection : Selection
-        The search text matches the name or the commune, ignoring case and accents; a theme
-        matches when it is one of the actor's ``;``-separated themes.
+        The search text matches the name, the commune or the identifier, ignoring case and accents;
+        a theme matches when it is one of the actor's ``;``-separated themes; an actor with no
+        circle (Fab Labs, tourism sites) is left out as soon as a circle filter without "sans" is set.
     """
     keep = pd.Series(True, index=actors.index)
     if selection.query:
         q = normalize(selection.query)
         hay = actors["nom"].map(normalize) + "\n" + actors.get("commune_lieu", actors["commune"]).map(normalize) + "\n" + actors["commune"].map(normalize)
+        if "id" in actors.columns:
+            hay = hay + "\n" + actors["id"].map(normalize)
         keep &= hay.str.contains(q, regex=False)
     if selection.circles:
-        keep &= actors["cercle"].map(_circle_value).isin(selection.circles)
+        keep &= actors["cercle"].map(circle_option).isin([str(c) for c in selection.circles])
     if selection.types:
         keep &= actors["type_structure"].isin(selection.types)
     if selection.departements:
@@ -87,6 +94,11 @@ def select_actors(actors: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     if selection.themes:
         wanted = set(selection.themes)
         keep &= actors["thematiques"].map(lambda v: bool(wanted.intersection(split_list(v))))
+    if selection.families:
+        fam = actors["famille"] if "famille" in actors.columns else families(actors)
+        keep &= fam.isin(list(selection.families))
+    if selection.statuses:
+        keep &= actors["statut_enquete"].isin(list(selection.statuses))
     return actors[keep.to_numpy(dtype=bool)]
 
 

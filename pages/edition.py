@@ -6,6 +6,7 @@ import streamlit as st
 from geodata.actors import FIELD_NAMES, FIELDS, SURVEY_STATUSES, TYPES
 from geodata.directory import load_directory
 from geodata.errors import ConflictError
+from geodata.selection import Selection, select_actors
 from geodata.store import default_store, survey_followup
 from pages.common import require_staff, territory, user_errors
 
@@ -59,10 +60,7 @@ tab_edit, tab_add, tab_history, tab_survey = st.tabs(["Modifier, déplacer, supp
 
 with tab_edit:
     search = st.text_input("Rechercher un acteur (nom, commune ou identifiant)")
-    found = actors
-    if search.strip():
-        hay = actors["nom"] + " " + actors["commune"] + " " + actors["id"]
-        found = actors[hay.str.contains(search.strip(), case=False, regex=False)]
+    found = select_actors(actors, Selection(query=search.strip()))
     labels = dict(zip(found["id"].head(500), (found["nom"] + " — " + found["commune"] + " (" + found["id"] + ")").head(500)))
     if len(found) > 500:
         st.caption(f"{len(found)} acteurs trouvés : les 500 premiers sont proposés, précisez la recherche.")
@@ -156,6 +154,6 @@ with tab_survey:
     st.subheader("Réponses à l'enquête par département")
     st.dataframe(survey_followup(actors))
     statuses = st.multiselect("Statuts à relancer", SURVEY_STATUSES, default=["non contacté", "envoyé"], placeholder="Choisir des statuts")
-    todo = actors[actors["statut_enquete"].isin(statuses)]
+    todo = select_actors(actors, Selection(statuses=tuple(statuses))) if statuses else actors.iloc[:0]
     st.caption(f"{len(todo)} acteurs à relancer.")
     st.dataframe(todo[["nom", "commune", "code_postal", "statut_enquete", "contact_nom", "contact_email", "contact_telephone"]], hide_index=True)

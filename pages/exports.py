@@ -5,7 +5,8 @@ import streamlit as st
 from geodata.actors import FAMILIES, TYPES
 from geodata.coverage import GAP_LAYER_TITLES, gap_layers
 from geodata.directory import load_directory
-from geodata.export import CRS_METRIC, CRS_STORAGE, LAYERS, PRIVATE_WARNING, build_layers, export_layers, filter_actors
+from geodata.export import CRS_METRIC, CRS_STORAGE, LAYERS, PRIVATE_WARNING, build_layers, export_layers
+from geodata.selection import Selection, select_actors
 from geodata.territory import DEPARTMENTS
 from pages.common import download_on_click, require_staff, territory, user_errors
 
@@ -23,7 +24,7 @@ deps = c1.multiselect("Départements", DEPARTMENTS, placeholder="Tous")
 fams = c2.multiselect("Familles", list(FAMILIES), format_func=FAMILIES.get, placeholder="Toutes")
 types = c3.multiselect("Types de structure", TYPES, placeholder="Tous")
 text = st.text_input("Nom ou commune contient")
-actors = filter_actors(directory, departements=deps, familles=fams, types=types, texte=text)
+actors = select_actors(directory, Selection(query=text.strip(), types=tuple(types), departements=tuple(deps), families=tuple(fams)))
 st.caption(f"{len(actors)} acteurs sur {len(directory)} retenus (couches acteurs, Fab Labs, tourisme et indicateurs).")
 
 st.subheader("Couches et format")

@@ -263,11 +263,11 @@ def test_select_actors_applies_every_filter():
         geometry=gpd.points_from_xy([1.0, 1.1, 1.2, None], [43.0, 43.1, 43.2, None]),
         crs="EPSG:4326",
     )
-    assert cv.select_actors(actors, cv.Params())["nom"].tolist() == ["a", "b", "c"]  # d is not placed
-    assert cv.select_actors(actors, cv.Params(circles=(1, 2)))["nom"].tolist() == ["a", "b"]
-    assert cv.select_actors(actors, cv.Params(types=("Fab Lab",)))["nom"].tolist() == ["c"]
-    assert cv.select_actors(actors, cv.Params(families=("cercle2", "fablab")))["nom"].tolist() == ["b", "c"]
-    assert cv.select_actors(actors, cv.Params(circles=(1,), types=("bibliothèque",))).empty
+    assert cv.counted_actors(actors, cv.Params())["nom"].tolist() == ["a", "b", "c"]  # d is not placed
+    assert cv.counted_actors(actors, cv.Params(circles=(1, 2)))["nom"].tolist() == ["a", "b"]
+    assert cv.counted_actors(actors, cv.Params(types=("Fab Lab",)))["nom"].tolist() == ["c"]
+    assert cv.counted_actors(actors, cv.Params(families=("cercle2", "fablab")))["nom"].tolist() == ["b", "c"]
+    assert cv.counted_actors(actors, cv.Params(circles=(1,), types=("bibliothèque",))).empty
 
 
 def test_layers_export_as_geojson_and_csv():
@@ -395,7 +395,7 @@ def test_page_cli_and_exports_call_the_one_analysis():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    steps = ("compute_coverage(", "where_next(", "select_actors(", "cv.layers(", "sites_from_actors(")
+    steps = ("compute_coverage(", "where_next(", "counted_actors(", "cv.layers(", "sites_from_actors(")
     for rel in ("pages/couverture.py", "geodata/commands/coverage.py", "pages/exports.py", "geodata/export.py"):
         text = (root / rel).read_text(encoding="utf-8")
         assert not [s for s in steps if s in text], rel

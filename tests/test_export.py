@@ -17,6 +17,7 @@ from geodata import export
 from geodata.actors import PRIVATE_FIELDS, families
 from geodata.cli import main as cli_main
 from geodata.errors import GeodataError
+from geodata.selection import Selection, select_actors
 from geodata.territory import communes_at
 from tests.rfc7946 import assert_rfc7946
 from tests.staff_data import PRIVATE_VALUES, private_actors
@@ -194,10 +195,10 @@ def test_qpv_layer_joins_coverage():
 
 
 def test_filter_actors(actors):
-    some = export.filter_actors(actors, departements=["09"], familles=["tourisme"])
+    some = select_actors(actors, Selection(departements=("09",), families=("tourisme",)))
     assert len(some) > 0
     assert set(some["code_departement"]) == {"09"} and set(some["famille"]) == {"tourisme"}
-    assert len(export.filter_actors(actors)) == len(actors)
+    assert len(select_actors(actors, Selection())) == len(actors)
 
 
 @pytest.mark.parametrize(("fmt", "bad"), [("shp", "Format"), ("geojson", "une seule couche")])

@@ -51,7 +51,7 @@ def _n(value: int) -> str:
 
 
 def _full(demand, actors, params):
-    result = cv.compute_coverage(demand, cv.sites_from_actors(cv.select_actors(actors, params)), params)
+    result = cv.compute_coverage(demand, cv.sites_from_actors(cv.counted_actors(actors, params)), params)
     result.summary()
     result.by_department(demand.departements)
     return result
@@ -86,7 +86,7 @@ def rows(ctx: dict) -> list[Row]:
     except ImportError:  # pragma: no cover - cartography is part of the project, kept optional for the CLI
         coverage_map = None
     if coverage_map is not None:
-        sites = cv.sites_from_actors(cv.select_actors(sample, params))
+        sites = cv.sites_from_actors(cv.counted_actors(sample, params))
         result = cv.compute_coverage(demand, sites, params)
         steps = cv.where_next(demand, result, 10)
 

@@ -20,11 +20,11 @@ from geodata.export import (
     build_layers,
     export_layers,
     export_metadata,
-    filter_actors,
     metadata_table,
     to_csv,
     write_gpkg,
 )
+from geodata.selection import Selection, select_actors
 from geodata.settings import get_settings
 from geodata.territory import load_reference
 
@@ -69,7 +69,8 @@ def run(args) -> int:
     user = auth.staff_from_environment() if args.private else None
     settings = get_settings()
     reference = load_reference(settings=settings)
-    actors = filter_actors(load_directory(settings=settings, reference=reference), departements=args.departement, familles=args.famille)
+    wanted = Selection(departements=tuple(args.departement or ()), families=tuple(args.famille or ()))
+    actors = select_actors(load_directory(settings=settings, reference=reference), wanted)
     extra = _extra_layers(args.extra)
     names = [n for layer in args.layer for n in ([*LAYERS, *extra] if layer == "all" else [layer])]
     qpv = coverage = None
