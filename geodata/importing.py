@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -93,6 +94,8 @@ for _target, _names in _SYNONYMS.items():
 for _f in FIELDS:
     _LOOKUP.setdefault(_norm_header(_f.name), _f.name)
     _LOOKUP.setdefault(_norm_header(_f.label), _f.name)
+for _name in TARGETS:  # a Shapefile's DBF cuts field names to 10 characters: "code_posta"
+    _LOOKUP.setdefault(_norm_header(_name[:10]), _name)
 
 
 @dataclass
@@ -153,7 +156,8 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                 text = data.decode(codec)
             except UnicodeDecodeError:
                 continue
-            if "\n" in text[:4000] or len(data) < 4000:
+            head = text[:2000]
+            if ("\n" in head or "\r" in head) and head.count("\0") * 100 < len(head):  # it reads as lines of text
                 return text, f"{label} sans marque d'ordre"
         raise DataFileError(
             f"Le fichier {name!r} contient beaucoup d'octets nuls : il semble encodé en UTF-16 ou UTF-32 sans marque d'ordre, "
@@ -180,7 +184,8 @@ def _sniff_sep(text: str) -> str:
     scores = {}
     for sep in _SEPARATORS:
         rows = _head(text, sep)
-        pos = _header_position(pd.DataFrame(rows)) if rows else None
+        width = max(map(len, rows), default=0)
+        pos = _header_position(pd.DataFrame([r + [None] * (width - len(r)) for r in rows])) if rows else None
         scores[sep] = 0 if pos is None else sum(_norm_header(v) in _LOOKUP for v in rows[pos])
     best = max(scores, key=scores.get)
     if scores[best]:
@@ -240,6 +245,13 @@ def _table_from_grid(grid: pd.DataFrame, *, first_row: int) -> tuple[pd.DataFram
     positions = [int(c) + 1 for c in raw.columns]
     header, remarks = _unique_header(names, positions, header_row)
     body = raw.iloc[pos + 1 :]
+    for c, v in zip(raw.columns, raw.iloc[pos]):
+        if not v.strip():  # cells under no header: a stray separator, or a column someone forgot to name
+            filled = [int(i) + first_row for i in body.index[body[c].str.strip() != ""]]
+            where = ", ".join(map(str, filled[:5])) + (", …" if len(filled) > 5 else "")
+            remarks.append(_remark(header_row, f"colonne_{c + 1}", f"lignes {where}",
+                                   f"colonne {c + 1} sans en-tête mais remplie (lignes {where}) : nommée « colonne_{c + 1} », non importée",
+                                   "donnez-lui un en-tête, ou vérifiez le séparateur et les guillemets des lignes citées"))
     table = pd.DataFrame(body.to_numpy(), columns=header) if len(body) else pd.DataFrame(columns=header, dtype=str)
     table["__ligne"] = (body.index.to_numpy(dtype="int64") + first_row) if len(body) else pd.Series(dtype="int64")
     table.attrs.update(first_row=header_row + 1, remarques=remarks)
@@ -404,9 +416,7 @@ def _as_utf8_json(data: bytes, name: str) -> bytes:
 def _why_unreadable(data: bytes, name: str, kind: str) -> str:
     """A French reason for a geographic file GDAL could not open."""
     if kind == "gpkg":
-        if not data.startswith(b"SQLite format 3"):
-            return f"Le fichier {name!r} n'est pas un GeoPackage (ce n'est pas une base SQLite). {_NOT_GEO}"
-        return f"Le GeoPackage {name!r} ne contient aucune couche lisible : exportez-y la couche des acteurs (points ou table attributaire)."
+        return _why_not_a_geopackage(data, name)
     if kind == "shapefile":
         return f"Le Shapefile de l'archive {name!r} est illisible : l'archive doit contenir les fichiers .shp, .shx et .dbf de la couche (et .prj)."
     try:
@@ -419,6 +429,27 @@ def _why_unreadable(data: bytes, name: str, kind: str) -> str:
         return str(exc)
     found = f"un objet de type {doc.get('type')!r}" if isinstance(doc, dict) and doc.get("type") else f"un JSON de type {type(doc).__name__}"
     return f"Le fichier {name!r} est {found}, pas un GeoJSON lisible : attendu une « FeatureCollection » dont les « features » ont des « properties »."
+
+
+def _why_not_a_geopackage(data: bytes, name: str) -> str:
+    """Why GDAL could not open ``data`` as a GeoPackage: not SQLite, SQLite without GeoPackage tables, or no layer."""
+    import sqlite3
+
+    if not data.startswith(b"SQLite format 3"):
+        return f"Le fichier {name!r} n'est pas un GeoPackage (ce n'est pas une base SQLite). {_NOT_GEO}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "import.gpkg"
+        path.write_bytes(data)
+        try:
+            with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+                layers = db.execute("SELECT COUNT(*) FROM gpkg_contents").fetchone()[0]
+        except sqlite3.OperationalError:
+            return f"Le fichier {name!r} est une base SQLite sans les tables d'un GeoPackage (gpkg_contents). {_NOT_GEO}"
+        except sqlite3.DatabaseError:
+            return f"Le GeoPackage {name!r} est abîmé (base SQLite illisible). Exportez à nouveau la couche depuis QGIS ou votre logiciel SIG."
+    if not layers:
+        return f"Le GeoPackage {name!r} ne contient aucune couche : exportez-y la couche des acteurs (points ou table attributaire)."
+    return f"Le GeoPackage {name!r} est illisible : ses couches ne s'ouvrent pas. Exportez à nouveau la couche depuis QGIS ou votre logiciel SIG."
 
 
 def _read_gpkg(data: bytes, name: str, layer: str | None):
@@ -563,7 +594,8 @@ def _apply_mapping(table: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame
         no_coords = (out["longitude"].str.strip() == "") & (out["latitude"].str.strip() == "")
         out.loc[no_coords, "longitude"] = table.loc[no_coords, "__lon"]
         out.loc[no_coords, "latitude"] = table.loc[no_coords, "__lat"]
-    return out[list(TARGETS)].map(lambda v: v.strip() if isinstance(v, str) else ("" if pd.isna(v) else str(v)))
+    out = out[list(TARGETS)]
+    return pd.DataFrame({name: out[name].fillna("").astype(str).str.strip() for name in TARGETS}, index=out.index)
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -756,18 +788,19 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
 
 def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report: list[dict]) -> pd.Series:
     key = _per_value(df["nom"], _norm_header) + "|" + _per_value(df["commune"], normalise_name) + "|" + df["code_postal"].str[:2]
-    dup_of = pd.Series("", index=df.index, dtype=object)
+    dup_of = [""] * len(df)
     first: dict[str, int] = {}
-    for i in df.index[keep]:
-        k = key[i]
+    for pos, (k, kept, row, nom) in enumerate(zip(key, keep, rows, df["nom"])):
+        if not kept:
+            continue
         if k in first:
-            dup_of[i] = str(first[k])
-            report.append({ROW: int(rows[i]), "champ": "nom", "valeur": df.at[i, "nom"], "gravite": "avertissement",
+            dup_of[pos] = str(first[k])
+            report.append({ROW: int(row), "champ": "nom", "valeur": _visible(nom), "gravite": "avertissement",
                            "motif": f"doublon probable de la ligne {first[k]} (même nom, même commune)",
                            "correction": "supprimez l'une des deux lignes ou distinguez les noms"})
         else:
-            first[k] = int(rows[i])
-    return dup_of
+            first[k] = int(row)
+    return pd.Series(dup_of, index=df.index, dtype=object)
 
 
 def import_actors(source, *, filename: str | None = None, mapping: dict[str, str] | None = None, sheet: str | None = None) -> ImportResult:
@@ -864,19 +897,18 @@ def _formulas_by_field(table: pd.DataFrame, rows: pd.Series, mapping: dict[str, 
 
 def _unique_ids(actors: pd.DataFrame) -> pd.Series:
     """File ids, else stable ones; a repeated id gets a suffix (-2, -3…) so each actor stays addressable."""
-    ids = actors["id"].copy()
-    missing = ids == ""
-    ids[missing] = [stable_id(n, c, p) for n, c, p in zip(actors.loc[missing, "nom"], actors.loc[missing, "commune"], actors.loc[missing, "code_postal"])]
     limit = _MAX_LENGTH["id"]
+    out: list[str] = []
     used: set[str] = set()
-    for i in ids.index:
-        base, n = ids[i], 1
-        while ids[i] in used:  # also steps over an id of the file that looks like a suffixed one
+    for given, nom, commune, cp in zip(actors["id"], actors["nom"], actors["commune"], actors["code_postal"]):
+        base = given or stable_id(nom, commune, cp)
+        candidate, n = base, 1
+        while candidate in used:  # also steps over an id of the file that looks like a suffixed one
             n += 1
-            suffix = f"-{n}"
-            ids[i] = base[: limit - len(suffix)] + suffix
-        used.add(ids[i])
-    return ids
+            candidate = f"{base[: limit - len(str(n)) - 1]}-{n}"
+        used.add(candidate)
+        out.append(candidate)
+    return pd.Series(out, index=actors.index, dtype=object)
 
 
 def rejected_csv(result: ImportResult) -> bytes:
