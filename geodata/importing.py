@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime as dt
 import hashlib
 import io
 import itertools
@@ -18,7 +19,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from geodata.actors import CONTROL_CHARACTERS, FIELD_NAMES, FIELDS, FIELDS_BY_NAME, TYPES, shorten, strip_controls
+from geodata.actors import (
+    CONTROL_CHARACTERS,
+    EMAIL,
+    FIELD_NAMES,
+    FIELDS,
+    FIELDS_BY_NAME,
+    SURVEY_STATUSES,
+    TYPES,
+    WEB_ADDRESS,
+    shorten,
+    strip_controls,
+)
 from geodata.errors import DataFileError
 from geodata.gazetteer import clean_postcode, normalise_name
 from geodata.spreadsheet import neutralise_frame
@@ -78,8 +90,7 @@ _TYPE_SYNONYMS = {
 for _t in TYPES:
     _TYPE_SYNONYMS.setdefault(re.sub(r"[^a-z0-9]+", " ", unicodedata.normalize("NFKD", _t).encode("ascii", "ignore").decode().lower()).strip(), _t)
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+POSTCODE = FIELDS_BY_NAME["code_postal"].rule
 
 
 def _norm_header(text) -> str:
@@ -636,11 +647,41 @@ def _per_value(values: pd.Series, fn) -> pd.Series:
 
 
 def _clean_url(url: str):
-    if not url or re.match(r"^https?://\S+$", url, re.I):
+    """The address as the schema accepts it ("www.x.fr" gains https://), "" for none, None when unreadable."""
+    if not url:
         return url
-    if re.match(r"^(www\.)?[\w-]+(\.[\w-]+)+(/\S*)?$", url):
-        return "https://" + url
-    return None
+    if not re.match(r"^https?://", url, re.I) and re.match(r"^(www\.)?[\w-]+(\.[\w-]+)+(/\S*)?$", url):
+        url = "https://" + url
+    return url if WEB_ADDRESS.accepts(url) else None
+
+
+def _emails_in(text: str) -> list[str]:
+    """The e-mail addresses of a cell ("mailto:" dropped; several may be listed, separated by ; , or spaces)."""
+    parts = re.split(r"[;,\s]+", re.sub(r"(?i)\bmailto:", "", text))
+    return [p.strip("<>()[]\"'") for p in parts if EMAIL.accepts(p.strip("<>()[]\"'"))]
+
+
+# Dates as spreadsheets write them: ISO (with a time from Excel), or French day first.
+_DAY_FORMATS = ((re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})(?:[T ][0-9:.]+)?"), (1, 2, 3)),
+                (re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})"), (3, 2, 1)))
+
+
+def _iso_day(text: str) -> str:
+    """``text`` as an ISO date (2026-03-15 for "15/03/2026" or "2026-03-15 00:00:00"), "" when it is not a date."""
+    for pattern, (y, m, d) in _DAY_FORMATS:
+        found = pattern.fullmatch(text)
+        if found:
+            try:
+                return dt.date(int(found.group(y)), int(found.group(m)), int(found.group(d))).isoformat()
+            except ValueError:
+                return ""
+    return ""
+
+
+_STATUSES = {_norm_header(s): s for s in SURVEY_STATUSES} | {
+    "pas contacte": "non contacté", "a contacter": "non contacté", "envoyee": "envoyé", "repondue": "répondu", "reponse recue": "répondu",
+    "validee": "validé",
+}
 
 
 def _to_float(text: pd.Series) -> pd.Series:
@@ -692,10 +733,11 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
     report: list[dict] = []
 
     def note(mask, field_name, values, reason, fix, level="avertissement"):
-        reasons = reason if isinstance(reason, pd.Series) else None
+        """One report row per row of ``mask``; ``reason`` and ``fix`` are a text or a text per row."""
         for i in df.index[mask]:
             report.append({ROW: int(rows[i]), "champ": field_name, "valeur": _visible(values[i]), "gravite": level,
-                           "motif": reasons[i] if reasons is not None else reason, "correction": fix})
+                           "motif": reason[i] if isinstance(reason, pd.Series) else reason,
+                           "correction": fix[i] if isinstance(fix, pd.Series) else fix})
 
     # Hygiene first: invisible characters are removed (never a cut at the first NUL), over-long text is cut; both said.
     for name in TARGETS:
@@ -741,26 +783,28 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
     df["longitude"] = lon.map(lambda v: f"{v:.6f}").where(has_coords, "").astype(str)
     df["latitude"] = lat.map(lambda v: f"{v:.6f}").where(has_coords, "").astype(str)
 
+    cp = df["code_postal"]
+    clean = _per_value(cp, clean_postcode).where(lambda v: v.map(POSTCODE.accepts), "")
+    unreadable_cp = (cp != "") & (clean == "")
+    note(unreadable_cp, "code_postal", cp, "code postal illisible, laissé vide", "écrivez 5 chiffres (ex. 31000)")
+    short = cp.str.fullmatch(r"[0-9]{4}(\.0)?")
+    note(short, "code_postal", cp, "zéro initial restauré : " + clean.astype(str), "formatez la colonne en texte dans le tableur")
+    reduced = (clean != "") & ~cp.str.fullmatch(r"[0-9]{4,5}(\.0)?")
+    note(reduced, "code_postal", cp, "code postal réduit à ses 5 chiffres : " + clean.astype(str),
+         "écrivez la mention CEDEX ou la commune dans leurs propres colonnes")
+    df["code_postal"] = clean.astype(str)
+
+    code = df["code_insee"]
+    padded = code.where(~code.str.fullmatch(r"[0-9]{4}"), code.str.zfill(5)).str.upper()
+    bad_code = (code != "") & ~padded.map(FIELDS_BY_NAME["code_insee"].rule.accepts).astype(bool)
+    note(bad_code, "code_insee", code, "code INSEE invalide, ignoré", "écrivez le code officiel à 5 caractères (ex. 31555) ou videz la cellule")
+    df["code_insee"] = padded.where(~bad_code, "").astype(str)
+
     located = (df["commune"] != "") | (df["code_postal"] != "") | (df["code_insee"] != "") | (df["adresse"] != "") | has_coords
     unlocated = ~located & ~rejected
     note(unlocated, "commune", df["commune"], "aucune information de lieu (ni adresse, ni commune, ni code postal, ni coordonnées)",
          "ajoutez au moins la commune ou le code postal", "rejet")
     rejected = rejected | unlocated
-
-    cp = df["code_postal"]
-    clean = _per_value(cp, clean_postcode)
-    unreadable_cp = (cp != "") & (clean == "")
-    note(unreadable_cp, "code_postal", cp, "code postal illisible, ignoré pour la localisation", "écrivez 5 chiffres (ex. 31000)")
-    short = cp.str.fullmatch(r"\d{4}(\.0)?")
-    note(short, "code_postal", cp, "zéro initial restauré : " + clean.astype(str), "formatez la colonne en texte dans le tableur")
-    plain = cp.str.fullmatch(r"\d{4,5}(\.0)?")
-    df["code_postal"] = clean.where(plain, cp).astype(str)
-
-    code = df["code_insee"]
-    padded = code.where(~code.str.fullmatch(r"\d{4}"), code.str.zfill(5)).str.upper()
-    bad_code = (code != "") & ~padded.str.match(_INSEE.pattern)
-    note(bad_code, "code_insee", code, "code INSEE invalide, ignoré", "écrivez le code officiel à 5 caractères (ex. 31555) ou videz la cellule")
-    df["code_insee"] = padded.where(~bad_code, "").astype(str)
 
     t = df["type_structure"]
     mapped = _per_value(t, lambda v: v if v in TYPES or not v else _normalise_type(v))
@@ -782,8 +826,47 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
     df["site_web"] = fixed.where(~bad_url, "").astype(str)
 
     mail = df["contact_email"]
-    note((mail != "") & ~mail.str.match(_EMAIL.pattern), "contact_email", mail, "courriel mal formé (conservé)", "écrivez une adresse du type nom@domaine.fr")
+    found = _per_value(mail, _emails_in)
+    first = found.map(lambda v: v[0] if v else "")
+    note((mail != "") & (first == ""), "contact_email", mail, "courriel mal formé, laissé vide", "écrivez une adresse du type nom@domaine.fr")
+    several = found.map(len) > 1
+    note(several, "contact_email", mail, "plusieurs courriels : seul le premier est gardé (" + first.astype(str) + ")",
+         "gardez une seule adresse de contact par structure")
+    df["contact_email"] = first.astype(str)
+
+    day = df["date_maj"]
+    iso = _per_value(day, _iso_day)
+    note((day != "") & (iso == ""), "date_maj", day, "date illisible, laissée vide", "écrivez la date sous la forme AAAA-MM-JJ (ex. 2026-03-15) ou JJ/MM/AAAA")
+    df["date_maj"] = iso.astype(str)
+
+    status = df["statut_enquete"]
+    known = _per_value(status, lambda v: _STATUSES.get(_norm_header(v), "") if v else "")
+    note((status != "") & (known == ""), "statut_enquete", status, "statut d'enquête inconnu, laissé vide",
+         f"choisissez parmi : {', '.join(SURVEY_STATUSES)}")
+    df["statut_enquete"] = known.astype(str)
+
+    _enforce_schema(df, rejected, note)
     return df, rejected, report
+
+
+def _enforce_schema(df: pd.DataFrame, rejected: pd.Series, note) -> None:
+    """Last check, with the schema's own rules (those of the store): what still breaks one is emptied, with a warning.
+
+    The repairs above should leave nothing here; this keeps "a row the import accepts is a row
+    the store accepts" true whatever a file holds. Required fields never reach here empty: a row
+    without a name is set aside, and ids are made after validation.
+    """
+    for f in FIELDS:
+        if f.required:
+            continue
+        values = df[f.name]
+        problems = _per_value(values, f.problem)
+        bad = problems.notna() & ~rejected
+        if bad.any():
+            note(bad, f.name, values, problems[bad].map(lambda p: f"{p.reason} (règle de l'annuaire) : laissé vide"), problems[bad].map(lambda p: p.fix))
+            df.loc[problems.notna(), f.name] = ""
+    lone = (df["latitude"] == "") != (df["longitude"] == "")
+    df.loc[lone, ["latitude", "longitude"]] = ""
 
 
 def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report: list[dict]) -> pd.Series:
