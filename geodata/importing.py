@@ -1,4 +1,4 @@
-"""Import of actor files (CSV, XLSX, GeoJSON, GeoPackage): column mapping, validation report, rejected rows."""
+"""Import of actor files (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile): column mapping, validation report, rejected rows."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ _TYPE_SYNONYMS = {
 for _t in TYPES:
     _TYPE_SYNONYMS.setdefault(re.sub(r"[^a-z0-9]+", " ", unicodedata.normalize("NFKD", _t).encode("ascii", "ignore").decode().lower()).strip(), _t)
 
-POSTCODE = FIELDS_BY_NAME["code_postal"].rule
+_POSTCODE = FIELDS_BY_NAME["code_postal"].rule
 
 
 def _norm_header(text) -> str:
@@ -184,10 +184,13 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
 
 def _head(text: str, sep: str, n: int = 2 * _HEADER_SEARCH) -> list[list[str]]:
     """The first ``n`` records of ``text`` split on ``sep`` (quotes honoured)."""
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
-        return list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=sep), n))
-    except csv.Error:  # e.g. a field longer than the csv module's limit: judge on what was read
-        return []
+        rows.extend(itertools.islice(reader, n))
+    except csv.Error:  # e.g. a field longer than the csv module's limit: judge on the records read before it
+        pass
+    return rows
 
 
 def _sniff_sep(text: str) -> str:
@@ -252,12 +255,12 @@ def _table_from_grid(grid: pd.DataFrame, *, first_row: int) -> tuple[pd.DataFram
         return table, []
     pos = _header_position(raw.where(raw.apply(lambda c: c.str.strip() != ""))) or 0
     header_row = int(raw.index[pos]) + first_row
-    names = [v.strip() or f"colonne_{c + 1}" for c, v in zip(raw.columns, raw.iloc[pos])]
+    names = [strip_controls(v).strip() or f"colonne_{c + 1}" for c, v in zip(raw.columns, raw.iloc[pos])]
     positions = [int(c) + 1 for c in raw.columns]
     header, remarks = _unique_header(names, positions, header_row)
     body = raw.iloc[pos + 1 :]
     for c, v in zip(raw.columns, raw.iloc[pos]):
-        if not v.strip():  # cells under no header: a stray separator, or a column someone forgot to name
+        if not strip_controls(v).strip():  # cells under no header: a stray separator, or a column someone forgot to name
             filled = [int(i) + first_row for i in body.index[body[c].str.strip() != ""]]
             where = ", ".join(map(str, filled[:5])) + (", …" if len(filled) > 5 else "")
             remarks.append(_remark(header_row, f"colonne_{c + 1}", f"lignes {where}",
@@ -691,9 +694,8 @@ def _to_float(text: pd.Series) -> pd.Series:
 
 #: Longest value shown in the report (a 5 MB cell is shown by its start).
 REPORT_VALUE_LENGTH = 200
-#: Fields cut to their length (with a warning) rather than checked against a pattern.
-_CUT_TO_LENGTH = ("id", "nom", "types_action", "thematiques", "adresse", "complement_adresse", "commune", "presentation_resume",
-                  "presentation_detail", "source", "contact_nom", "contact_telephone", DECLARED_DEPARTMENT)
+#: Free text (fields without a rule) is cut to its length with a warning; a value breaking a rule is repaired or emptied.
+_CUT_TO_LENGTH = (*(f.name for f in FIELDS if f.rule is None), DECLARED_DEPARTMENT)
 _MAX_LENGTH = {**{f.name: f.max_length for f in FIELDS}, DECLARED_DEPARTMENT: 100}
 _FIX_FORMULA = ("ouvrez le classeur dans Excel ou LibreOffice, enregistrez le classeur après recalcul, puis importez-le à nouveau "
                 "(ou collez les valeurs à la place des formules)")
@@ -784,7 +786,7 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
     df["latitude"] = lat.map(lambda v: f"{v:.6f}").where(has_coords, "").astype(str)
 
     cp = df["code_postal"]
-    clean = _per_value(cp, clean_postcode).where(lambda v: v.map(POSTCODE.accepts), "")
+    clean = _per_value(cp, clean_postcode).where(lambda v: v.map(_POSTCODE.accepts), "")
     unreadable_cp = (cp != "") & (clean == "")
     note(unreadable_cp, "code_postal", cp, "code postal illisible, laissé vide", "écrivez 5 chiffres (ex. 31000)")
     short = cp.str.fullmatch(r"[0-9]{4}(\.0)?")
@@ -991,7 +993,7 @@ def _unique_ids(actors: pd.DataFrame) -> pd.Series:
             candidate = f"{base[: limit - len(str(n)) - 1]}-{n}"
         used.add(candidate)
         out.append(candidate)
-    return pd.Series(out, index=actors.index, dtype=object)
+    return pd.Series(out, index=actors.index, dtype=actors["id"].dtype)
 
 
 def rejected_csv(result: ImportResult) -> bytes:
