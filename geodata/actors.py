@@ -1,49 +1,15 @@
-"""The actor schema: fields, their French labels, which are private, and the families shown on the map."""
+"""The actor schema: fields, their French labels, which are private, the rules their values obey, and the map families."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: str
-    description: str
-    private: bool = False
-    required: bool = False
-
-
-#: Field order of the directory; names follow schema.data.gouv.fr conventions where they fit.
-FIELDS: tuple[Field, ...] = (
-    Field("id", "Identifiant", "Identifiant stable de l'acteur dans l'annuaire.", required=True),
-    Field("nom", "Nom", "Nom de la structure.", required=True),
-    Field("type_structure", "Type de structure", "Un des types de TYPES (association, musée/centre de sciences, Fab Lab…)."),
-    Field("cercle", "Cercle", "1 : la culture scientifique est l'activité principale ; 2 : certaines missions ; 3 : pourrait en faire. Vide pour les Fab Labs et sites de tourisme."),
-    Field("types_action", "Types d'action", "Liste séparée par « ; » (expositions, ateliers, conférences…)."),
-    Field("thematiques", "Thématiques", "Liste séparée par « ; » (astronomie, biodiversité, numérique…)."),
-    Field("adresse", "Adresse", "Numéro et voie."),
-    Field("complement_adresse", "Complément d'adresse", "Bâtiment, boîte postale, lieu-dit."),
-    Field("code_postal", "Code postal", "Code postal à 5 chiffres (les CEDEX sont acceptés)."),
-    Field("commune", "Commune", "Nom de la commune déclarée."),
-    Field("code_insee", "Code INSEE", "Code INSEE de la commune déclarée (5 caractères)."),
-    Field("latitude", "Latitude", "WGS 84, degrés décimaux."),
-    Field("longitude", "Longitude", "WGS 84, degrés décimaux."),
-    Field("site_web", "Site web", "Adresse http(s) du site."),
-    Field("presentation_resume", "Présentation courte", "Une ou deux phrases (280 caractères au plus)."),
-    Field("presentation_detail", "Présentation détaillée", "Texte libre."),
-    Field("date_maj", "Date de mise à jour", "AAAA-MM-JJ."),
-    Field("source", "Source", "D'où vient la fiche (enquête régionale 2026, site officiel…)."),
-    Field("statut_enquete", "Statut de l'enquête", "non contacté, envoyé, répondu ou validé."),
-    Field("contact_nom", "Personne contact", "Donnée personnelle : jamais publiée.", private=True),
-    Field("contact_email", "Courriel", "Donnée personnelle : jamais publiée.", private=True),
-    Field("contact_telephone", "Téléphone", "Donnée personnelle : jamais publiée.", private=True),
-)
-
-FIELD_NAMES = tuple(f.name for f in FIELDS)
-PRIVATE_FIELDS = frozenset(f.name for f in FIELDS if f.private)
 
 TYPES = (
     "association",
@@ -61,6 +27,119 @@ TYPES = (
 )
 CIRCLES = (1, 2, 3)
 SURVEY_STATUSES = ("non contacté", "envoyé", "répondu", "validé")
+
+
+class Problem(NamedTuple):
+    """Why a value breaks a field, in French: the reason, then how to fix it."""
+
+    reason: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a non-empty value of a field must be: a test, and its description for messages."""
+
+    accepts: Callable[[str], bool]
+    expected: str
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the directory: its name, French label and help, and the rules its values obey.
+
+    The schema owns validation: the store refuses a value for which :meth:`problem` answers, the
+    importer repairs or empties it with a warning (or sets the row aside when the field is required),
+    so a row the importer accepts is a row the store accepts. ``max_length`` bounds every value (in
+    characters): the importer cuts longer free text with a warning, so a 5 MB cell never enters whole.
+    """
+
+    name: str
+    label: str
+    description: str
+    private: bool = False
+    required: bool = False
+    max_length: int = 300
+    rule: Rule | None = None
+
+    def problem(self, value: str) -> Problem | None:
+        """Why ``value`` (a cleaned string, see :func:`clean_value`) breaks this field; None when it fits."""
+        if not value:
+            return Problem("champ obligatoire vide", f"renseignez le champ « {self.label} »") if self.required else None
+        if self.rule is not None and not self.rule.accepts(value):
+            return Problem(f"valeur {shorten(value, 80)!r} refusée", f"attendu {self.rule.expected}")
+        if len(value) > self.max_length:
+            return Problem(f"{len(value)} caractères", f"raccourcissez à {self.max_length} caractères au plus")
+        return None
+
+
+def _matches(pattern: str) -> Callable[[str], bool]:
+    compiled = re.compile(pattern)
+    return lambda v: compiled.fullmatch(v) is not None
+
+
+def _iso_date(text: str) -> bool:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _degrees(low: float, high: float) -> Callable[[str], bool]:
+    """Decimal degrees within ``[low, high]``, point or comma (43.6045 or 43,6045)."""
+
+    def accepts(text: str) -> bool:
+        if not re.fullmatch(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:e[+-]?[0-9]+)?", text, re.IGNORECASE):
+            return False
+        value = float(text.replace(",", "."))
+        return math.isfinite(value) and low <= value <= high
+
+    return accepts
+
+
+#: A web address the map may link to: http(s) only, a host, no spaces.
+WEB_ADDRESS = Rule(_matches(r"(?i:https?)://[^\s/$.?#][^\s]*"), "une adresse commençant par http:// ou https://")
+EMAIL = Rule(_matches(r"[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>]+"), "une adresse de la forme nom@domaine.fr")
+
+#: Field order of the directory; names follow schema.data.gouv.fr conventions where they fit.
+FIELDS: tuple[Field, ...] = (
+    Field("id", "Identifiant", "Identifiant stable de l'acteur dans l'annuaire.", required=True, max_length=100),
+    Field("nom", "Nom", "Nom de la structure.", required=True),
+    Field("type_structure", "Type de structure", "Un des types de TYPES (association, musée/centre de sciences, Fab Lab…).", max_length=50,
+          rule=Rule(lambda v: v in TYPES, f"un type parmi : {', '.join(TYPES)}")),
+    Field("cercle", "Cercle", "1 : la culture scientifique est l'activité principale ; 2 : certaines missions ; 3 : pourrait en faire. Vide pour les Fab Labs et sites de tourisme.", max_length=1,
+          rule=Rule(lambda v: v in {str(c) for c in CIRCLES}, "1, 2, 3 ou vide")),
+    Field("types_action", "Types d'action", "Liste séparée par « ; » (expositions, ateliers, conférences…).", max_length=1_000),
+    Field("thematiques", "Thématiques", "Liste séparée par « ; » (astronomie, biodiversité, numérique…).", max_length=1_000),
+    Field("adresse", "Adresse", "Numéro et voie."),
+    Field("complement_adresse", "Complément d'adresse", "Bâtiment, boîte postale, lieu-dit."),
+    Field("code_postal", "Code postal", "Code postal à 5 chiffres (les CEDEX sont acceptés).", max_length=5,
+          rule=Rule(_matches(r"[0-9]{5}"), "5 chiffres (ex. 31000)")),
+    Field("commune", "Commune", "Nom de la commune déclarée.", max_length=100),
+    Field("code_insee", "Code INSEE", "Code INSEE de la commune déclarée (5 caractères).", max_length=5,
+          rule=Rule(_matches(r"[0-9]{5}|2[AB][0-9]{3}"), "5 caractères (ex. 31555)")),
+    Field("latitude", "Latitude", "WGS 84, degrés décimaux.", max_length=32,
+          rule=Rule(_degrees(-90, 90), "des degrés décimaux entre -90 et 90 (ex. 43.6045)")),
+    Field("longitude", "Longitude", "WGS 84, degrés décimaux.", max_length=32,
+          rule=Rule(_degrees(-180, 180), "des degrés décimaux entre -180 et 180 (ex. 1.4442)")),
+    Field("site_web", "Site web", "Adresse http(s) du site.", max_length=2_000, rule=WEB_ADDRESS),
+    Field("presentation_resume", "Présentation courte", "Une ou deux phrases (280 caractères au plus).", max_length=280),
+    Field("presentation_detail", "Présentation détaillée", "Texte libre.", max_length=10_000),
+    Field("date_maj", "Date de mise à jour", "AAAA-MM-JJ.", max_length=10, rule=Rule(_iso_date, "une date AAAA-MM-JJ (ex. 2026-03-15)")),
+    Field("source", "Source", "D'où vient la fiche (enquête régionale 2026, site officiel…)."),
+    Field("statut_enquete", "Statut de l'enquête", "non contacté, envoyé, répondu ou validé.", max_length=20,
+          rule=Rule(lambda v: v in SURVEY_STATUSES, f"un statut parmi : {', '.join(SURVEY_STATUSES)}")),
+    Field("contact_nom", "Personne contact", "Donnée personnelle : jamais publiée.", private=True, max_length=200),
+    Field("contact_email", "Courriel", "Donnée personnelle : jamais publiée.", private=True, max_length=254, rule=EMAIL),
+    Field("contact_telephone", "Téléphone", "Donnée personnelle : jamais publiée.", private=True, max_length=50),
+)
+
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+PRIVATE_FIELDS = frozenset(f.name for f in FIELDS if f.private)
 
 #: Families of the map legend; Fab Labs and scientific-tourism sites are families of their own.
 FAMILIES = {
@@ -103,6 +182,50 @@ def families(actors: pd.DataFrame) -> pd.Series:
 def public_columns(columns) -> list[str]:
     """Columns that may reach a public page or a public export (never contact persons, e-mails, phones)."""
     return [c for c in columns if c not in PRIVATE_FIELDS]
+
+
+#: What a value never keeps: ANSI escape sequences (terminal colours, cursor moves) and the C0/C1
+#: control characters (NUL included), tab and line breaks excepted. Invisible, they break names,
+#: searches and exports, and some C libraries cut a string at its first NUL.
+CONTROL_CHARACTERS = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI sequences: ESC [ 31 m
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC sequences: ESC ] ... BEL
+    r"|\x1b[@-Z\\-_]?"  # other escapes, or a lone ESC
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+
+
+def clean_value(value) -> str:
+    """A field value as the directory keeps it: a string, missing values empty, without control characters, stripped."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return strip_controls(str(value)).strip()
+
+
+def coordinates_problem(latitude: str, longitude: str) -> Problem | None:
+    """The rule across two fields: coordinates come in pairs (else the actor is placed at its commune)."""
+    if bool(latitude) != bool(longitude):
+        return Problem("une seule coordonnée", "renseignez latitude ET longitude, ou aucune des deux (placement à la commune)")
+    return None
+
+
+def record_problems(record: Mapping[str, str]) -> list[tuple[Field, Problem]]:
+    """Every rule a cleaned record breaks, field by field in schema order (the coordinate pair last)."""
+    found = [(f, p) for f in FIELDS if (p := f.problem(record.get(f.name, ""))) is not None]
+    pair = coordinates_problem(record.get("latitude", ""), record.get("longitude", ""))
+    if pair is not None:
+        found.append((FIELDS_BY_NAME["latitude"], pair))
+    return found
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters and ANSI escapes (see :data:`CONTROL_CHARACTERS`)."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def split_list(value) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import re
 import sqlite3
 import uuid
 from collections.abc import Mapping
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geodata.actors import CIRCLES, FIELD_NAMES, FIELDS, SURVEY_STATUSES, TYPES
+from geodata.actors import FIELD_NAMES, SURVEY_STATUSES, clean_value, record_problems, shorten
 from geodata.errors import ConflictError, GeodataError
 from geodata.settings import Settings, get_settings
 
@@ -21,12 +20,6 @@ STORE_FILE = "annuaire.sqlite"
 #: Actions recorded in the history (French, shown as is).
 ADD, EDIT, DELETE, RESTORE, IMPORT = "ajout", "modification", "suppression", "restauration", "import"
 NOT_FILLED = "non renseigné"
-_LABELS = {f.name: f.label for f in FIELDS}
-_RE_POSTCODE = re.compile(r"^\d{5}$")
-_RE_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_RE_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_RE_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
-_RE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # SQL built once from the fixed schema (column names are ours; every value is a bound parameter).
 _NAMES = (*FIELD_NAMES, "version")
 _QUOTED = ", ".join(f'"{n}"' for n in _NAMES)
@@ -39,25 +32,11 @@ class ActorValidationError(GeodataError):
     """An actor record breaks the schema (messages name the actor, the field and the fix)."""
 
 
-def _clean(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
-
-
-def _number(record: dict, name: str, low: float, high: float, who: str) -> str:
-    text = record[name].replace(",", ".")
-    try:
-        value = float(text)
-    except ValueError:
-        raise ActorValidationError(f"{who}, champ {_LABELS[name]!r} : {record[name]!r} n'est pas un nombre. Saisissez des degrés décimaux (ex. 43.6045).") from None
-    if not low <= value <= high:
-        raise ActorValidationError(f"{who}, champ {_LABELS[name]!r} : {record[name]!r} hors de [{low}, {high}]. Vérifiez que latitude et longitude ne sont pas inversées.")
-    return repr(round(value, 7))
-
-
 def validate_actor(record: Mapping) -> dict[str, str]:
     """Check an actor against the schema of :mod:`geodata.actors`; return it normalised (every field a string).
+
+    The rules are the schema's (:meth:`geodata.actors.Field.problem`), the very ones the importer
+    applies, so that every row an import accepts can be stored.
 
     Raises
     ------
@@ -67,44 +46,19 @@ def validate_actor(record: Mapping) -> dict[str, str]:
     unknown = sorted(set(record) - set(FIELD_NAMES) - {"version"})
     if unknown:
         raise ActorValidationError(f"Champ(s) inconnu(s) {unknown!r} : les champs possibles sont ceux de l'annuaire ({', '.join(FIELD_NAMES)}).")
-    out = {name: _clean(record.get(name)) for name in FIELD_NAMES}
-    who = f"Acteur {out['id'] or out['nom']!r}"
-    for f in FIELDS:
-        if f.required and not out[f.name]:
-            raise ActorValidationError(f"{who} : le champ {f.label!r} est obligatoire.")
-    checks = (
-        ("type_structure", lambda v: v in TYPES, f"choisissez parmi : {', '.join(TYPES)}"),
-        ("cercle", lambda v: v in {str(c) for c in CIRCLES}, "1, 2, 3 ou vide"),
-        ("code_postal", _RE_POSTCODE.match, "5 chiffres (ex. 31000)"),
-        ("code_insee", _RE_INSEE.match, "5 caractères (ex. 31555)"),
-        ("site_web", _RE_URL.match, "une adresse commençant par http:// ou https://"),
-        ("contact_email", _RE_EMAIL.match, "une adresse de la forme nom@domaine.fr"),
-        ("statut_enquete", lambda v: v in SURVEY_STATUSES, f"choisissez parmi : {', '.join(SURVEY_STATUSES)}"),
-        ("date_maj", _valid_date, "une date AAAA-MM-JJ"),
-    )
+    out = {name: clean_value(record.get(name)) for name in FIELD_NAMES}
     if out["cercle"].endswith(".0"):
         out["cercle"] = out["cercle"][:-2]
-    for name, ok, fix in checks:
-        if out[name] and not ok(out[name]):
-            raise ActorValidationError(f"{who}, champ {_LABELS[name]!r} : valeur {out[name]!r} refusée ; attendu {fix}.")
-    if len(out["presentation_resume"]) > 280:
-        raise ActorValidationError(f"{who}, champ {_LABELS['presentation_resume']!r} : {len(out['presentation_resume'])} caractères ; raccourcissez à 280 au plus.")
-    if bool(out["latitude"]) != bool(out["longitude"]):
-        raise ActorValidationError(f"{who} : renseignez latitude ET longitude, ou aucune des deux (placement à la commune).")
+    who = f"Acteur {shorten(out['id'] or out['nom'], 80)!r}"
+    problems = record_problems(out)
+    if problems:
+        f, problem = problems[0]
+        raise ActorValidationError(f"{who}, champ {f.label!r} : {problem.reason} ; {problem.fix}.")
     if out["latitude"]:
-        out["latitude"] = _number(out, "latitude", -90, 90, who)
-        out["longitude"] = _number(out, "longitude", -180, 180, who)
+        # One spelling of a number in the store: point, no trailing zeros.
+        out["latitude"] = repr(round(float(out["latitude"].replace(",", ".")), 7))
+        out["longitude"] = repr(round(float(out["longitude"].replace(",", ".")), 7))
     return out
-
-
-def _valid_date(text: str) -> bool:
-    if not _RE_DATE.match(text):
-        return False
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _now() -> str:
@@ -259,7 +213,7 @@ class Store:
         """Add an actor (an ``id`` is generated when empty); return it with its version (1, or more after a re-use)."""
         record = dict(record)
         record.pop("version", None)
-        if not _clean(record.get("id")):
+        if not clean_value(record.get("id")):
             record["id"] = f"csti-{uuid.uuid4().hex[:10]}"
         clean = validate_actor(record)
         user = self._user(user)
@@ -282,7 +236,7 @@ class Store:
         """
         user = self._user(user)
         changes = {k: v for k, v in changes.items() if k != "version"}
-        if "id" in changes and _clean(changes["id"]) != actor_id:
+        if "id" in changes and clean_value(changes["id"]) != actor_id:
             raise ActorValidationError(f"Acteur {actor_id!r} : l'identifiant ne se modifie pas ; supprimez la fiche et créez-en une autre.")
         with self._transaction() as db:
             current = self._get(db, actor_id)

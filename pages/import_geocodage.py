@@ -29,8 +29,8 @@ IGNORE = "(ignorer)"
 settings = get_settings()
 terr = territory()
 
-uploaded = st.file_uploader("Fichier de l'enquête", type=["csv", "txt", "xlsx", "geojson", "json", "gpkg"],
-                            help="CSV (UTF-8 ou Windows, « ; » ou « , »), Excel, GeoJSON ou GeoPackage.")
+uploaded = st.file_uploader("Fichier de l'enquête", type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip"],
+                            help="CSV (UTF-8, UTF-16 ou Windows, « ; » ou « , »), Excel, GeoJSON, GeoPackage ou Shapefile zippé.")
 if uploaded is not None:
     name, data = uploaded.name, uploaded.getvalue()
 elif st.checkbox("Essayer avec l'annuaire d'exemple embarqué"):
@@ -48,7 +48,7 @@ with user_errors():
 parts = table.attrs.get("parts") or []
 sheet = table.attrs.get("part") if len(parts) > 1 else None
 if sheet is not None:
-    label = "Feuille du classeur" if table.attrs.get("part_kind") == "feuille" else "Couche du GeoPackage"
+    label = "Feuille du classeur" if table.attrs.get("part_kind") == "feuille" else "Couche du fichier"
     st.selectbox(label, parts, index=parts.index(sheet), help="Par défaut, la première dont les colonnes sont reconnues.", key=sheet_key)
 
 st.subheader("1. Correspondance des colonnes")

@@ -52,6 +52,20 @@ def test_validation_normalises():
     assert set(out) == set(FIELD_NAMES)
 
 
+def test_validation_removes_invisible_characters_as_the_importer_does():
+    out = validate_actor({**ACTOR, "nom": " Mus\0ée\x1b[1m ", "adresse": "\x07"})
+    assert (out["nom"], out["adresse"]) == ("Musée", "")
+
+
+def test_every_field_is_bounded_by_the_schema():
+    from geodata.actors import FIELDS
+
+    for f in FIELDS:
+        with pytest.raises(ActorValidationError) as err:
+            validate_actor({**ACTOR, f.name: "9" * (f.max_length + 1)})
+        assert f.label in str(err.value)
+
+
 def test_empty_store_has_directory_columns(store):
     assert store.is_empty()
     df = store.list_actors()
