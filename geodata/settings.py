@@ -76,6 +76,17 @@ class Settings:
         "Chemin local de la grille communale de densité (CSV ou XLSX).",
         "CSTI_GRILLE_DENSITE_FILE",
     )
+    decoupage_url: str = _setting(
+        "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz",
+        "Archive du paquet npm @etalab/decoupage-administratif 6.0.0 (COG 2026, populations légales, EPCI), téléchargée une fois "
+        "(installation ou première construction de la référence).",
+        "CSTI_DECOUPAGE_URL",
+    )
+    decoupage_integrity: str = _setting(
+        "sha512-XavYsFlbcM/prKr8hNHPKER94IHw/dsxNM4nxjWMYk6PLFACpEedvn/7wK8Baozm0dCYhWWcf+7bcWpA5pmCaQ==",
+        "Empreinte d'intégrité (SRI) attendue de cette archive ; une archive d'une autre empreinte est refusée avant toute lecture.",
+        "CSTI_DECOUPAGE_INTEGRITY",
+    )
     geocoder_url: str = _setting(
         "https://data.geopf.fr/geocodage",
         "Racine du service national de géocodage (Géoplateforme, protocole GeoCodeJSON).",

