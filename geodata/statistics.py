@@ -1,4 +1,4 @@
-"""Actor counts by department and by commune, absolute and per 10,000 inhabitants."""
+"""Actor counts by department, intercommunality (EPCI) and commune, absolute and per 10,000 inhabitants."""
 
 from __future__ import annotations
 
@@ -46,6 +46,19 @@ def actors_by_commune(actors: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.G
     out["acteurs"] = count_by(out["code_insee"], actors["code_insee_lieu"])
     out["acteurs_10000_hab"] = per_10000_inhabitants(out["acteurs"], out["population"])
     return out.sort_values(["acteurs", "code_insee"], ascending=[False, True]).reset_index(drop=True)
+
+
+def actors_by_epci(actors: pd.DataFrame, epci: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per intercommunality touching Occitanie: ``code_epci``, ``nom``, ``type_epci``, ``departements``, ``population``,
+    ``hors_region``, ``acteurs``, ``acteurs_10000_hab``, geometry.
+
+    Figures are those of the EPCI's Occitanie part (``hors_region`` flags one that crosses the regional border).
+    """
+    counts = actors["code_epci"].dropna().astype(str).value_counts() if "code_epci" in actors.columns else pd.Series(dtype="int64")
+    out = epci[["code_epci", "nom", "type_epci", "departements", "population", "hors_region", "geometry"]].copy()
+    out["acteurs"] = out["code_epci"].map(counts).fillna(0).astype(int)
+    out["acteurs_10000_hab"] = _per_inhabitants(out["acteurs"], out["population"])
+    return out.sort_values(["acteurs", "code_epci"], ascending=[False, True]).reset_index(drop=True)
 
 
 def class_breaks(values, *, classes: int = 5) -> list[float]:

@@ -165,7 +165,7 @@ with user_errors():
     for note in cv.method_notes(demand, params):
         st.caption(note)
 
-    tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Où agir ensuite", "Et si…"])
+    tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Par intercommunalité", "Où agir ensuite", "Et si…"])
     with tabs[0]:
         st_folium(
             coverage_map(demand, result, analysis.sites, steps=steps),
@@ -193,13 +193,19 @@ with user_errors():
         st.dataframe(layers["departements"].drop(columns="geometry"), hide_index=True)
         _downloads("couverture_departements", layers["departements"], "deps")
     with tabs[4]:
+        if "epci" in layers:
+            st.caption("Intercommunalités (EPCI) touchant l'Occitanie ; celles qui débordent de la région (hors_region) sont "
+                       "comptées sur leur partie en Occitanie ; un QPV compte dans l'EPCI de sa commune.")
+            st.dataframe(layers["epci"].drop(columns="geometry"), hide_index=True)
+            _downloads("couverture_epci", layers["epci"], "epci")
+    with tabs[5]:
         st.write(
             f"Les {k} communes dont le point représentatif mettrait à portée le plus d'habitants encore hors de portée "
             "(recherche gloutonne de couverture maximale : chaque étape prend la commune qui apporte le plus, compte tenu des précédentes)."
         )
         st.dataframe(layers["ou_agir"].drop(columns="geometry"), hide_index=True)
         _downloads("ou_agir_ensuite", layers["ou_agir"], "next")
-    with tabs[5]:
+    with tabs[6]:
         _what_if(demand, steps)
         if "sites_hypothetiques" in layers:
             st.dataframe(layers["sites_hypothetiques"].drop(columns="geometry"), hide_index=True)

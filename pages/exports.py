@@ -53,7 +53,8 @@ if st.button("Préparer le fichier", type="primary"):
     with user_errors():
         extra = gap_layers(terr, actors) if any(n in GAP_LAYER_TITLES for n in names) else None
         layers = build_layers(names, actors=actors, reference=terr.reference, qpv=terr.qpv, private=private, extra=extra)
-        st.session_state["export_file"] = (choices, export_layers(layers, fmt, private=private, crs=crs, sep=sep, requested_by=user))
+        st.session_state["export_file"] = (choices, export_layers(layers, fmt, private=private, crs=crs, sep=sep, requested_by=user,
+                                                                    population=terr.reference.population_label))
 made_for, ready = st.session_state.get("export_file", (None, None))
 if ready is not None and made_for == choices:
     label = f"{'🔒 Télécharger l’export PRIVÉ' if '-PRIVE' in ready.file_name else 'Télécharger'} {ready.file_name}"

