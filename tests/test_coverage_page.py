@@ -46,6 +46,11 @@ def test_page_shows_rural_and_qpv_headline_figures(monkeypatch, fresh_caches, qp
     assert "vol d'oiseau" in captions
     assert not at.warning
     assert len(at.get("download_button")) >= 10
+    assert "Par intercommunalité" in [t.label for t in at.tabs]
+    epci = next(d.value for d in at.dataframe if "code_epci" in d.value.columns and "communes_rurales_hors_portee" in d.value.columns)
+    assert len(epci) >= 161 and epci["nom"].iloc[-1] == "Occitanie" and epci["hors_region"].iloc[:-1].any()
+    steps = next(d.value for d in at.dataframe if "etape" in d.value.columns)
+    assert steps["nom_epci"].notna().all() and len(steps) > 0
 
 
 def test_reach_slider_changes_the_figures(monkeypatch, fresh_caches, qpv_file):

