@@ -54,10 +54,9 @@ def actors_by_epci(actors: pd.DataFrame, epci: gpd.GeoDataFrame) -> gpd.GeoDataF
 
     Figures are those of the EPCI's Occitanie part (``hors_region`` flags one that crosses the regional border).
     """
-    counts = actors["code_epci"].dropna().astype(str).value_counts() if "code_epci" in actors.columns else pd.Series(dtype="int64")
     out = epci[["code_epci", "nom", "type_epci", "departements", "population", "hors_region", "geometry"]].copy()
-    out["acteurs"] = out["code_epci"].map(counts).fillna(0).astype(int)
-    out["acteurs_10000_hab"] = _per_inhabitants(out["acteurs"], out["population"])
+    out["acteurs"] = count_by(out["code_epci"], actors["code_epci"])
+    out["acteurs_10000_hab"] = per_10000_inhabitants(out["acteurs"], out["population"])
     return out.sort_values(["acteurs", "code_epci"], ascending=[False, True]).reset_index(drop=True)
 
 

@@ -407,6 +407,7 @@ def test_page_cli_and_exports_call_the_one_analysis():
     assert "cv.analyse(" in (root / "geodata/commands/coverage.py").read_text(encoding="utf-8")
     assert "analyse(demand_from_territory(territory)" in (root / "geodata/coverage.py").read_text(encoding="utf-8")  # gap_layers
 
+
 def test_per_epci_rows_add_up_and_where_next_names_the_epci(reference):
     from geodata import rural
 
