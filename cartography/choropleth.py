@@ -14,7 +14,7 @@ from jinja2 import Template
 from cartography.assets import STREAMLIT_PREFIX
 from cartography.base import base_map
 from cartography.escape import escape_text
-from geodata.statistics import class_breaks
+from geodata.indicators import class_breaks
 
 #: Sequential palette (ColorBrewer YlGnBu), light to dark; zero gets its own pale grey.
 PALETTE = ("#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")

@@ -15,7 +15,7 @@ from cartography.assets import STREAMLIT_PREFIX
 from cartography.base import base_map
 from cartography.escape import escape_text
 from geodata.coverage import Coverage, Demand, Sites, qpv_gaps, rural_gaps
-from geodata.territory import CRS_METRIC, CRS_STORAGE
+from geodata.reference import CRS_METRIC, CRS_STORAGE
 
 COLORS = {
     "rural_gap": "#d9480f",

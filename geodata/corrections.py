@@ -13,7 +13,7 @@ import pandas as pd
 
 from geodata.errors import DataFileError
 from geodata.settings import Settings, get_settings
-from geodata.territory import Reference, communes_at
+from geodata.reference import Reference, communes_at
 
 FILE_NAME = "corrections_geocodage.json"
 

@@ -21,7 +21,7 @@ from geodata import rural as rural_mod
 from geodata.errors import GeodataError
 from geodata.selection import Selection
 from geodata.selection import select_actors as select
-from geodata.territory import CRS_METRIC, CRS_STORAGE, communes_at
+from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.writers import layer_bytes
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
@@ -198,7 +198,7 @@ def _polygonal(geom):
 
 
 def demand_from_territory(territory) -> Demand:
-    """:func:`prepare_demand` from a :class:`geodata.layers.Territory`."""
+    """:func:`prepare_demand` from a :class:`geodata.territory.Territory`."""
     ref = territory.reference
     return prepare_demand(
         ref.communes,

@@ -25,8 +25,8 @@ import shapely
 
 from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families
 from geodata.errors import GeodataError
-from geodata.statistics import count_by, per_10000_inhabitants
-from geodata.territory import CRS_METRIC, CRS_STORAGE, communes_at
+from geodata.indicators import count_by, per_10000_inhabitants
+from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.writers import PRECISION, csv_bytes, csv_zip, geopackage_bytes, to_geojson, write_geopackage
 
 PRODUCER = "Réseau de la culture scientifique, technique et industrielle (CSTI) d'Occitanie"
@@ -302,7 +302,7 @@ def export_metadata(
     """Metadata carried by an export: producer, source, date, licence, confidentiality, CRS, population, layers and fields.
 
     ``requested_by`` (the staff member) is recorded in private exports only; ``population`` is the reference's
-    :attr:`~geodata.territory.Reference.population_label` (which population the indicators use).
+    :attr:`~geodata.reference.Reference.population_label` (which population the indicators use).
     """
     date = date or dt.date.today()
     meta = {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geodata.territory import Reference
+from geodata.reference import Reference
 
 #: How a commune was found, from the most to the least certain.
 METHODS = {

@@ -28,7 +28,7 @@ import shapely
 
 from geodata.errors import GeodataError
 from geodata.spreadsheet import neutralise_frame
-from geodata.territory import CRS_STORAGE
+from geodata.reference import CRS_STORAGE
 
 #: Field separators offered: ';' for French spreadsheets (the default), ',' elsewhere.
 SEPARATORS = (";", ",")

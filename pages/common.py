@@ -13,7 +13,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from geodata import auth
 from geodata.errors import GeodataError
-from geodata.layers import Territory, load_territory
+from geodata.territory import Territory, load_territory
 
 
 @st.cache_resource(show_spinner="Chargement de la géographie de référence…")

@@ -5,7 +5,7 @@ import streamlit as st
 from cartography.actors_map import map_html, placed_mask
 from cartography.base import simplified
 from cartography.choropleth import choropleth_map
-from geodata.statistics import actors_by_commune, actors_by_departement, actors_by_epci
+from geodata.indicators import actors_by_commune, actors_by_departement, actors_by_epci
 from pages.common import directory, map_assets, territory, user_errors
 
 INDICATORS = {"acteurs": "Nombre d'acteurs", "acteurs_10000_hab": "Acteurs pour 10 000 habitants"}

@@ -42,7 +42,7 @@ def settings(_isolated_env):
 
 @pytest.fixture(scope="session")
 def reference(settings):
-    from geodata.territory import load_reference
+    from geodata.reference import load_reference
 
     return load_reference(settings=settings)
 

@@ -11,7 +11,7 @@ import pytest
 from geodata import coverage as cv
 from geodata.cli import main
 from geodata.directory import load_directory
-from geodata.layers import load_territory
+from geodata.territory import load_territory
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_cli_exports_one_layer_as_csv_with_filters(tmp_path):
     )
     assert code == 0
     lines = out.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("code_insee;nom;code_departement;population")
+    assert lines[0].startswith("code_insee;nom;code_departement;code_epci;nom_epci;population")
     assert len(lines) > 100
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from geodata import decoupage
 from geodata.settings import Settings, get_settings
-from geodata.territory import FALLBACK_LABEL, apply_package
+from geodata.reference import FALLBACK_LABEL, apply_package
 
 TOULOUSE = {"code": "31555", "nom": "Toulouse", "type": "commune-actuelle", "departement": "31", "region": "76",
             "codesPostaux": ["31000", "31100"], "population": 514819}

@@ -18,7 +18,7 @@ from geodata.actors import PRIVATE_FIELDS, families
 from geodata.cli import main as cli_main
 from geodata.errors import GeodataError
 from geodata.selection import Selection, select_actors
-from geodata.territory import communes_at
+from geodata.reference import communes_at
 from tests.rfc7946 import assert_rfc7946
 from tests.staff_data import PRIVATE_VALUES, private_actors
 
@@ -259,7 +259,7 @@ def test_gap_layers_export_as_rfc7946_geojson(reference, qpv_file, qpv_populatio
     from geodata.coverage import GAP_LAYER_TITLES, gap_layers
     from geodata.directory import load_directory
     from geodata.export import build_layers, export_layers
-    from geodata.layers import load_territory
+    from geodata.territory import load_territory
 
     terr = load_territory(qpv_path=qpv_file, qpv_population_path=qpv_population_file)
     actors = load_directory(territory=terr)

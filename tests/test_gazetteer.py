@@ -8,7 +8,7 @@ import pytest
 
 from geodata.gazetteer import Gazetteer, address_parts, clean_postcode, normalise_name
 from geodata.geocoding import geocode_actors
-from geodata.territory import CRS_METRIC, communes_at
+from geodata.reference import CRS_METRIC, communes_at
 
 MUSEES = "musees_de_france/liste-et-localisation-des-musees-de-france.csv"
 RNSR = "rnsr_structures_recherche_occitanie/fr-esr-structures-recherche-publiques-actives_occitanie.csv"

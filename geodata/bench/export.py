@@ -10,7 +10,7 @@ from geodata.actors import FIELD_NAMES
 from geodata.bench import Row, fmt_bytes, fmt_s, measure
 from geodata.directory import SAMPLE_FILE
 from geodata.export import actors_layer, export_layers
-from geodata.territory import CRS_STORAGE
+from geodata.reference import CRS_STORAGE
 
 
 def synthetic_actors(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:

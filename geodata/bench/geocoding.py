@@ -15,7 +15,7 @@ from geodata.bench import SHARED_DATA, Row, fmt_s, measure
 from geodata.geocoding import GeocodeCache, geocode_actors
 from geodata.importing import import_actors
 from geodata.settings import get_settings
-from geodata.territory import CRS_METRIC, communes_at, load_reference
+from geodata.reference import CRS_METRIC, communes_at, load_reference
 
 MUSEES = SHARED_DATA / "musees_de_france" / "liste-et-localisation-des-musees-de-france.csv"
 RNSR = SHARED_DATA / "rnsr_structures_recherche_occitanie" / "fr-esr-structures-recherche-publiques-actives_occitanie.csv"

@@ -21,7 +21,7 @@ from cartography.assets import asset_urls, install_assets
 from cartography.base import base_map
 from cartography.escape import escape_text, link_html
 from geodata.bench import Row, fmt_bytes, fmt_s, measure
-from geodata.territory import CRS_STORAGE
+from geodata.reference import CRS_STORAGE
 
 SIZES = (1_406, 50_000)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -140,7 +140,7 @@ def _ratio(naive: float | None, ours: float | None) -> str:
 
 def rows(ctx: dict) -> list[Row]:
     from geodata.directory import load_directory
-    from geodata.territory import load_reference
+    from geodata.reference import load_reference
 
     ref = ctx.get("reference") or load_reference()
     sample = load_directory(reference=ref)

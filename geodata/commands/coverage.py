@@ -9,7 +9,7 @@ from geodata import rural
 from geodata.actors import CIRCLES, FAMILIES
 from geodata.directory import load_directory
 from geodata.errors import GeodataError
-from geodata.layers import load_territory
+from geodata.territory import load_territory
 from geodata.settings import get_settings
 from geodata.writers import write_bytes
 

@@ -26,7 +26,7 @@ from geodata.export import (
 )
 from geodata.selection import Selection, select_actors
 from geodata.settings import get_settings
-from geodata.territory import load_reference
+from geodata.reference import load_reference
 
 HELP = "Exporte des couches (acteurs, Fab Labs, tourisme, départements, communes, QPV…) en GeoJSON, GeoPackage ou CSV."
 
@@ -75,7 +75,7 @@ def run(args) -> int:
     names = [n for layer in args.layer for n in ([*LAYERS, *extra] if layer == "all" else [layer])]
     qpv = coverage = None
     if "qpv" in names:
-        from geodata.layers import load_territory
+        from geodata.territory import load_territory
 
         terr = load_territory(settings=settings, qpv_path=args.qpv, qpv_population_path=args.qpv_population)
         qpv = terr.qpv

@@ -13,7 +13,7 @@ from geodata.directory import place_and_enrich
 from geodata.errors import DataFileError
 from geodata.geocoding import PRECISION_LABELS, SOURCES
 from geodata.importing import import_actors, rejected_csv
-from geodata.layers import load_territory
+from geodata.territory import load_territory
 from geodata.settings import get_settings
 from geodata.writers import csv_bytes, write_bytes, write_layer
 

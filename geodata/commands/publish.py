@@ -16,7 +16,7 @@ def run(args) -> int:
     from geodata.directory import load_directory
     from geodata.publish import TITLE, publish_site
     from geodata.settings import get_settings
-    from geodata.territory import load_reference
+    from geodata.reference import load_reference
 
     settings = get_settings()
     ref = load_reference(settings=settings)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from geodata import decoupage, rural
-from geodata.layers import load_territory
+from geodata.territory import load_territory
 from geodata.settings import get_settings
-from geodata.territory import cache_paths, load_reference
+from geodata.reference import cache_paths, load_reference
 
 HELP = "Construit ou vérifie le cache de la géographie de référence et en affiche le résumé."
 

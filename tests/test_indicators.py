@@ -9,7 +9,7 @@ from cartography.actors_map import map_html
 from cartography.choropleth import PALETTE, ZERO, choropleth_map, colours
 from geodata.directory import load_directory
 from geodata.settings import get_settings
-from geodata.statistics import actors_by_commune, actors_by_departement, class_breaks
+from geodata.indicators import actors_by_commune, actors_by_departement, class_breaks
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_choropleth_escapes_names(reference):
 
 
 def test_actors_per_10000_inhabitants_by_hand():
-    from geodata.statistics import per_10000_inhabitants
+    from geodata.indicators import per_10000_inhabitants
 
     # 3 actors for 12,000 people: 2.5; 1 for 30,000: 0.333 (3 decimals); 0 for 500: 0; no or unknown population: no figure.
     rate = per_10000_inhabitants(pd.Series([3, 1, 0, 2, 4]), pd.Series([12_000, 30_000, 500, 0, None]))
@@ -72,7 +72,7 @@ def test_statistics_page_and_exports_give_the_same_indicator(sample, reference):
 
 
 def test_by_epci_counts_actors_on_the_occitanie_part(sample, reference):
-    from geodata.statistics import actors_by_epci
+    from geodata.indicators import actors_by_epci
 
     table = actors_by_epci(sample, reference.epci)
     assert len(table) == len(reference.epci) and table["acteurs"].sum() == sample["code_epci"].notna().sum()

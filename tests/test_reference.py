@@ -6,9 +6,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geodata import territory
+from geodata import reference as reference_mod
 from geodata.settings import get_settings
-from geodata.territory import DEPARTMENTS, FOREIGN_ENCLAVES, cache_paths, communes_at, load_reference
+from geodata.reference import DEPARTMENTS, FOREIGN_ENCLAVES, cache_paths, communes_at, load_reference
 
 
 def test_thirteen_departments(reference):
@@ -25,12 +25,12 @@ def test_communes_unique_and_complete(reference):
     assert len(c) > 4400
     assert c.geometry.notna().all() and (~c.geometry.is_empty).all()
     assert (c["population"] >= 0).all() and c["population"].sum() > 5_500_000
-    assert (c["population_annee"] == territory.POPULATION_YEAR).all()
+    assert (c["population_annee"] == reference_mod.POPULATION_YEAR).all()
     assert (c["superficie_km2"] > 0).all()
 
 
 def test_every_commune_in_exactly_one_department(reference):
-    points = gpd.GeoDataFrame(reference.communes[["code_insee", "code_departement"]], geometry=territory.commune_points(reference.communes))
+    points = gpd.GeoDataFrame(reference.communes[["code_insee", "code_departement"]], geometry=reference_mod.commune_points(reference.communes))
     joined = gpd.sjoin(points, reference.departements[["code_departement", "geometry"]], predicate="within", how="left")
     counts = joined.groupby("code_insee").size()
     assert (counts == 1).all()
@@ -48,7 +48,7 @@ def test_department_polygons_valid_without_spurious_holes(reference):
 
 
 def test_departments_do_not_overlap(reference):
-    deps = reference.departements.to_crs(territory.CRS_METRIC)
+    deps = reference.departements.to_crs(reference_mod.CRS_METRIC)
     for i, a in deps.iterrows():
         for j, b in deps.iterrows():
             if i < j:
@@ -78,7 +78,7 @@ def test_point_in_commune(reference, lon, lat, code):
 
 
 def test_representative_point_inside_commune(reference):
-    pts = territory.commune_points(reference.communes)
+    pts = reference_mod.commune_points(reference.communes)
     assert reference.communes.geometry.covers(pts).all()
 
 
@@ -99,7 +99,7 @@ def test_cache_is_reused_and_rebuilt_on_version_change(tmp_path, monkeypatch):
     first = meta_path.stat().st_mtime_ns
     load_reference(settings=settings)
     assert meta_path.stat().st_mtime_ns == first  # warm load does not rewrite
-    monkeypatch.setattr(territory, "source_version", lambda: "99.0")
+    monkeypatch.setattr(reference_mod, "source_version", lambda: "99.0")
     load_reference(settings=settings)
     assert json.loads(meta_path.read_text())["source_version"] == "99.0"
 
@@ -110,10 +110,10 @@ def test_cache_of_an_older_schema_is_not_fresh(tmp_path):
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
-    meta = {"source_version": territory.source_version(), "schema_version": territory.SCHEMA_VERSION}
+    meta = {"source_version": reference_mod.source_version(), "schema_version": reference_mod.SCHEMA_VERSION}
     paths["meta"].write_text(json.dumps(meta))
     settings = get_settings({"CSTI_CACHE_DIR": str(tmp_path), "CSTI_OFFLINE": "1"})
-    assert territory._cache_is_fresh(paths, settings)
+    assert reference_mod._cache_is_fresh(paths, settings)
     paths["meta"].write_text(json.dumps({**meta, "schema_version": 3}))
-    assert not territory._cache_is_fresh(paths, settings)
-    assert territory.SCHEMA_VERSION > 3
+    assert not reference_mod._cache_is_fresh(paths, settings)
+    assert reference_mod.SCHEMA_VERSION > 3
