@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import DataFileError
-from geodata.settings import Settings, get_settings
 from geodata.reference import Reference, communes_at
+from geodata.settings import Settings, get_settings
 
 FILE_NAME = "corrections_geocodage.json"
 

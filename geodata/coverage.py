@@ -19,9 +19,9 @@ from shapely import STRtree
 
 from geodata import rural as rural_mod
 from geodata.errors import GeodataError
+from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.selection import Selection
 from geodata.selection import select_actors as select
-from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.writers import layer_bytes
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.

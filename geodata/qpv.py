@@ -14,8 +14,8 @@ import pandas as pd
 
 from geodata import _http
 from geodata.errors import DataFileError, LayerUnavailableError, NetworkError
-from geodata.settings import Settings, get_settings
 from geodata.reference import CRS_STORAGE, DEPARTMENTS
+from geodata.settings import Settings, get_settings
 
 #: Normalised columns of the QPV layer.
 COLUMNS = ["code_qp", "nom_qp", "communes", "codes_insee", "code_departement", "generation", "population", "geometry"]

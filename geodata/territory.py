@@ -12,8 +12,8 @@ import pandas as pd
 from geodata import _http, rural
 from geodata import qpv as qpv_mod
 from geodata.errors import GeodataError
-from geodata.settings import Settings, get_settings
 from geodata.reference import Reference, load_reference
+from geodata.settings import Settings, get_settings
 
 
 @dataclass

@@ -27,8 +27,8 @@ import pyogrio
 import shapely
 
 from geodata.errors import GeodataError
-from geodata.spreadsheet import neutralise_frame
 from geodata.reference import CRS_STORAGE
+from geodata.spreadsheet import neutralise_frame
 
 #: Field separators offered: ';' for French spreadsheets (the default), ',' elsewhere.
 SEPARATORS = (";", ",")

@@ -6,8 +6,8 @@ from geodata.actors import FAMILIES, TYPES
 from geodata.coverage import GAP_LAYER_TITLES, gap_layers
 from geodata.directory import load_directory
 from geodata.export import CRS_METRIC, CRS_STORAGE, LAYERS, PRIVATE_WARNING, build_layers, export_layers
-from geodata.selection import Selection, select_actors
 from geodata.reference import DEPARTMENTS
+from geodata.selection import Selection, select_actors
 from pages.common import download_on_click, require_staff, territory, user_errors
 
 FORMATS = {"GeoJSON (une couche, WGS 84)": "geojson", "GeoPackage (plusieurs couches, QGIS)": "gpkg", "CSV pour tableur (archive ZIP)": "csv"}

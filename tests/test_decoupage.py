@@ -13,8 +13,8 @@ import threading
 import pytest
 
 from geodata import decoupage
-from geodata.settings import Settings, get_settings
 from geodata.reference import FALLBACK_LABEL, apply_package
+from geodata.settings import Settings, get_settings
 
 TOULOUSE = {"code": "31555", "nom": "Toulouse", "type": "commune-actuelle", "departement": "31", "region": "76",
             "codesPostaux": ["31000", "31100"], "population": 514819}

@@ -12,10 +12,10 @@ from geodata.actors import FIELD_NAMES
 from geodata.directory import ENRICHED_COLUMNS, load_directory, place_and_enrich, read_actors
 from geodata.errors import DataFileError
 from geodata.importing import import_actors
-from geodata.territory import Territory
 from geodata.qpv import load_qpv
 from geodata.rural import rural_table
 from geodata.settings import get_settings
+from geodata.territory import Territory
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from geodata import export
 from geodata.actors import PRIVATE_FIELDS, families
 from geodata.cli import main as cli_main
 from geodata.errors import GeodataError
-from geodata.selection import Selection, select_actors
 from geodata.reference import communes_at
+from geodata.selection import Selection, select_actors
 from tests.rfc7946 import assert_rfc7946
 from tests.staff_data import PRIVATE_VALUES, private_actors
 

@@ -8,8 +8,8 @@ import pytest
 from cartography.actors_map import map_html
 from cartography.choropleth import PALETTE, ZERO, choropleth_map, colours
 from geodata.directory import load_directory
-from geodata.settings import get_settings
 from geodata.indicators import actors_by_commune, actors_by_departement, class_breaks
+from geodata.settings import get_settings
 
 
 @pytest.fixture(scope="module")

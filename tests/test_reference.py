@@ -7,8 +7,8 @@ import pytest
 import shapely
 
 from geodata import reference as reference_mod
-from geodata.settings import get_settings
 from geodata.reference import DEPARTMENTS, FOREIGN_ENCLAVES, cache_paths, communes_at, load_reference
+from geodata.settings import get_settings
 
 
 def test_thirteen_departments(reference):

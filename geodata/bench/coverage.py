@@ -9,8 +9,8 @@ import pandas as pd
 from geodata import coverage as cv
 from geodata.bench import SHARED_DATA, Row, fmt_s, measure
 from geodata.directory import load_directory
-from geodata.territory import load_territory
 from geodata.reference import CRS_METRIC, CRS_STORAGE
+from geodata.territory import load_territory
 
 SIZES = (1_406, 50_000)
 QUICK_SIZES = (1_406,)

@@ -14,8 +14,8 @@ from geodata import gazetteer as gazetteer_mod
 from geodata.bench import SHARED_DATA, Row, fmt_s, measure
 from geodata.geocoding import GeocodeCache, geocode_actors
 from geodata.importing import import_actors
-from geodata.settings import get_settings
 from geodata.reference import CRS_METRIC, communes_at, load_reference
+from geodata.settings import get_settings
 
 MUSEES = SHARED_DATA / "musees_de_france" / "liste-et-localisation-des-musees-de-france.csv"
 RNSR = SHARED_DATA / "rnsr_structures_recherche_occitanie" / "fr-esr-structures-recherche-publiques-actives_occitanie.csv"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from geodata import decoupage, rural
 from geodata.bench import SHARED_DATA, Row, fmt_bytes, fmt_s, measure
-from geodata.settings import get_settings
 from geodata.reference import cache_paths, load_reference
+from geodata.settings import get_settings
 
 
 def rows(ctx: dict) -> list[Row]:

@@ -9,8 +9,8 @@ from geodata import rural
 from geodata.actors import CIRCLES, FAMILIES
 from geodata.directory import load_directory
 from geodata.errors import GeodataError
-from geodata.territory import load_territory
 from geodata.settings import get_settings
+from geodata.territory import load_territory
 from geodata.writers import write_bytes
 
 HELP = "Analyse de couverture (groupe G5) : communes rurales et QPV hors de portée, où agir ensuite ; export GeoJSON ou CSV."

@@ -24,9 +24,9 @@ from geodata.export import (
     to_csv,
     write_gpkg,
 )
+from geodata.reference import load_reference
 from geodata.selection import Selection, select_actors
 from geodata.settings import get_settings
-from geodata.reference import load_reference
 
 HELP = "Exporte des couches (acteurs, Fab Labs, tourisme, départements, communes, QPV…) en GeoJSON, GeoPackage ou CSV."
 

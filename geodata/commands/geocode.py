@@ -13,8 +13,8 @@ from geodata.directory import place_and_enrich
 from geodata.errors import DataFileError
 from geodata.geocoding import PRECISION_LABELS, SOURCES
 from geodata.importing import import_actors, rejected_csv
-from geodata.territory import load_territory
 from geodata.settings import get_settings
+from geodata.territory import load_territory
 from geodata.writers import csv_bytes, write_bytes, write_layer
 
 HELP = "Importe un fichier d'acteurs, le géocode et l'enrichit (commune, département, QPV, rural) ; format de sortie selon l'extension."

@@ -15,8 +15,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from geodata.directory import load_directory
     from geodata.publish import TITLE, publish_site
-    from geodata.settings import get_settings
     from geodata.reference import load_reference
+    from geodata.settings import get_settings
 
     settings = get_settings()
     ref = load_reference(settings=settings)

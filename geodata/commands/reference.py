@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from geodata import decoupage, rural
-from geodata.territory import load_territory
-from geodata.settings import get_settings
 from geodata.reference import cache_paths, load_reference
+from geodata.settings import get_settings
+from geodata.territory import load_territory
 
 HELP = "Construit ou vérifie le cache de la géographie de référence et en affiche le résumé."
 
