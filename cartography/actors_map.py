@@ -27,7 +27,7 @@ from cartography.assets import STREAMLIT_PREFIX, asset_urls
 from cartography.base import BASE_LAYERS, base_map, tile_layers
 from cartography.escape import escape_text, safe_url
 from cartography.style import FAMILY_COLORS, TYPE_STYLES, type_key
-from geodata.actors import FAMILIES
+from geodata.actors import FAMILIES, placed_mask
 
 #: Coordinates travel as integers of 1e-5 degree (about 1 m).
 COORD_SCALE = 100_000
@@ -118,18 +118,6 @@ def _factorize(series: pd.Series, clean=_clean) -> tuple[np.ndarray, list]:
     values = [clean(u) for u in uniques.tolist()] + [clean(None)]
     codes = np.where(codes < 0, len(values) - 1, codes)
     return codes, values
-
-
-def placed_mask(actors: gpd.GeoDataFrame) -> np.ndarray:
-    """Boolean array: which actors have a usable point (not missing, not empty, finite coordinates)."""
-    geom = actors.geometry
-    ok = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
-    if not ok.any():
-        return ok
-    xs = np.full(len(actors), np.nan)
-    ys = np.full(len(actors), np.nan)
-    xs[ok], ys[ok] = geom[ok].x.to_numpy(), geom[ok].y.to_numpy()
-    return ok & np.isfinite(xs) & np.isfinite(ys)
 
 
 def actor_payload(actors: gpd.GeoDataFrame) -> dict:

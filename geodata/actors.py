@@ -9,7 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
+import shapely
 
 TYPES = (
     "association",
@@ -233,3 +235,13 @@ def split_list(value) -> list[str]:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return []
     return [v.strip() for v in str(value).split(";") if v.strip()]
+
+
+def placed_mask(actors) -> np.ndarray:
+    """Boolean array: which actors have a usable point (a geometry, not empty, finite coordinates).
+
+    The one test of "placed on the map", shared by the maps, the coverage analysis, the exports and the pages.
+    """
+    geoms = np.asarray(actors.geometry.array, dtype=object)
+    # shapely gives NaN for a missing, empty or non-point geometry.
+    return np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms))

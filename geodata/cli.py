@@ -5,23 +5,35 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 from geodata.errors import GeodataError
 
-#: Subcommands, each a module of geodata.commands with ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
-COMMANDS = ("reference", "geocode", "coverage", "export", "publish", "bench")
+#: Subcommands of geodata itself, each a module of geodata.commands with ``HELP``, ``add_arguments(parser)`` and
+#: ``run(args) -> int``.
+COMMANDS = ("reference", "geocode", "coverage", "export", "bench")
+#: Entry-point group through which the packages above geodata (the maps' ``publish``) add their subcommands,
+#: so that geodata never imports them (pyproject.toml, ``[project.entry-points."geodata.commands"]``).
+ENTRY_POINTS = "geodata.commands"
+
+
+def _command_modules() -> dict:
+    modules = {}
+    for name in COMMANDS:
+        try:
+            modules[name] = importlib.import_module(f"geodata.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"geodata.commands.{name}":
+                raise
+    for ep in entry_points(group=ENTRY_POINTS):
+        modules.setdefault(ep.name, importlib.import_module(ep.value))
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m geodata", description="Carte de la culture scientifique en Occitanie.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"geodata.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"geodata.commands.{name}":
-                raise
-            continue
+    for name, module in _command_modules().items():
         sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sp)
         sp.set_defaults(_run=module.run)
@@ -29,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and not getattr(args, "_passthrough", False):
+        parser.error(f"arguments non reconnus : {' '.join(rest)}")
+    args.rest = rest
     try:
         return int(args._run(args) or 0)
     except GeodataError as exc:

@@ -18,6 +18,7 @@ from pyproj import Transformer
 from shapely import STRtree
 
 from geodata import rural as rural_mod
+from geodata.actors import placed_mask
 from geodata.errors import GeodataError
 from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
 from geodata.selection import Selection
@@ -261,9 +262,7 @@ def counted_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame
     if actors.crs is None:
         raise GeodataError("La couche des acteurs n'a pas de système de coordonnées : attendu EPSG:4326.")
     # Unplaced actors have no geometry, an empty one or NaN coordinates: none of them is counted.
-    geoms = actors.geometry.to_numpy()
-    placed = actors[np.isfinite(shapely.get_x(geoms)) & np.isfinite(shapely.get_y(geoms))]
-    return select(placed, params.selection())
+    return select(actors[placed_mask(actors)], params.selection())
 
 
 def sites_from_actors(actors: gpd.GeoDataFrame) -> Sites:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families
+from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families, placed_mask
 from geodata.errors import GeodataError
 from geodata.indicators import count_by, per_10000_inhabitants
 from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
@@ -129,7 +129,7 @@ def actors_layer(actors: pd.DataFrame, *, private: bool = False, family: str | N
         columns = [c for c in columns if c not in PRIVATE_FIELDS]
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     # Unplaced actors (no geometry, empty or NaN point) get a null geometry, never POINT (NaN NaN).
-    placed = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms) & ~np.isnan(shapely.get_x(geoms))
+    placed = placed_mask(gdf)
     geoms = np.where(placed, geoms, None)
     out = gpd.GeoDataFrame(gdf[columns].reset_index(drop=True), geometry=gpd.GeoSeries(geoms, crs=CRS_STORAGE).array, crs=CRS_STORAGE)
     out["longitude"] = np.where(placed, shapely.get_x(geoms.astype(object)), np.nan).astype("float64").round(PRECISION)

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from cartography.actors_map import actors_map, map_html, placed_mask
+from cartography.actors_map import actors_map, map_html
 from cartography.escape import escape_text, safe_url
-from geodata.actors import TYPES
-from geodata.publish import csv_bytes, public_table
+from cartography.publish import csv_bytes, public_table
+from geodata.actors import TYPES, placed_mask
 from geodata.selection import CIRCLE_LABELS, CIRCLE_OPTIONS, QUERY_KEYS, Selection, parse_view, select_actors, theme_options
 from geodata.settings import get_settings
 from pages.common import directory, map_assets, territory, user_errors

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from cartography.actors_map import map_html, placed_mask
+from cartography.actors_map import map_html
 from cartography.base import simplified
 from cartography.choropleth import choropleth_map
+from geodata.actors import placed_mask
 from geodata.indicators import actors_by_commune, actors_by_departement, actors_by_epci
 from pages.common import directory, map_assets, territory, user_errors
 

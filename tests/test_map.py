@@ -17,11 +17,11 @@ from cartography.actors_map import (
     js_json,
     map_html,
     pack,
-    placed_mask,
     unpack,
 )
 from cartography.assets import install_assets
 from cartography.base import base_map, communes_outlines_geojson
+from geodata.actors import placed_mask
 from geodata.directory import load_directory
 from geodata.settings import get_settings
 
@@ -110,7 +110,7 @@ def test_embedded_payload_roundtrip(hostile):
 
 
 def test_fifty_thousand_distinct_names_fit_in_two_megabytes(sample, reference):
-    from geodata.bench.maps import synthetic_actors
+    from benchmarks.maps import synthetic_actors
 
     actors = synthetic_actors(sample, reference.communes, 50_000, unique_names=True)
     assert actors["nom"].nunique() == 50_000

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cartography.publish import csv_bytes, public_table, publish_site
 from geodata.cli import main
 from geodata.directory import load_directory
-from geodata.publish import csv_bytes, public_table, publish_site
 from geodata.settings import get_settings
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile_actors.csv"

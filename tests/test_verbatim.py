@@ -21,10 +21,10 @@ from cartography.base import base_map
 from cartography.choropleth import choropleth_map
 from cartography.coverage_map import coverage_map
 from cartography.escape import safe_url
+from cartography.publish import publish_site
 from geodata import coverage as cv
 from geodata.actors import FIELD_NAMES
 from geodata.directory import load_directory
-from geodata.publish import publish_site
 from geodata.settings import get_settings
 from geodata.store import STORE_FILE, Store
 from tests.test_coverage import GREEDY, lonlat, make_demand, sites

@@ -14,13 +14,13 @@ import pyogrio
 import pytest
 import shapely
 
+from cartography.publish import csv_bytes as published_csv
+from cartography.publish import public_table
 from geodata import coverage as cv
 from geodata import export, writers
 from geodata.cli import main
 from geodata.errors import GeodataError
 from geodata.importing import import_actors, rejected_csv
-from geodata.publish import csv_bytes as published_csv
-from geodata.publish import public_table
 from tests.rfc7946 import assert_rfc7946
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def test_geopackage_writer_round_trips(tmp_path):
 WRITING = re.compile(r"\.to_csv\(|\.to_file\(|write_dataframe\(|orjson\.dumps\(|\.to_json\(|shapely\.to_geojson\(")
 ALLOWED = {
     ("geodata/directory.py", "stored.to_csv(index=False)"): "hashed for a cache key, never written",
-    ("geodata/bench/geocoding.py", 'table.to_csv(index=False, sep=";").encode("cp1252"'): "benchmark input imitating a survey file",
+    ("benchmarks/geocoding.py", 'table.to_csv(index=False, sep=";").encode("cp1252"'): "benchmark input imitating a survey file",
     ("cartography/base.py", "json.loads(outlines.to_json(drop_id=True))"): "department outlines embedded in the map page",
     ("cartography/choropleth.py", ".to_json(drop_id=True)"): "choropleth data embedded in the map page",
     ("cartography/coverage_map.py", "folium.GeoJson(zone.to_json()"): "reach zone embedded in the map page",
@@ -149,7 +149,7 @@ ALLOWED = {
 
 def _writing_calls() -> list[tuple[str, str]]:
     found = []
-    for path in sorted([*ROOT.glob("geodata/**/*.py"), *ROOT.glob("cartography/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]):
+    for path in sorted([*ROOT.glob("geodata/**/*.py"), *ROOT.glob("cartography/**/*.py"), *ROOT.glob("benchmarks/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]):
         rel = path.relative_to(ROOT).as_posix()
         if rel == "geodata/writers.py":
             continue

@@ -1,34 +1,35 @@
-"""``python -m geodata bench``: benchmark table on real data."""
+"""``python -m geodata bench``: a thin entry to the benchmarks, which live in the repository, not in the installed package."""
 
 from __future__ import annotations
 
 import importlib
+import sys
 
-from geodata.bench import AREAS, Row, print_table
-
-HELP = "Mesure temps, tailles et mémoire sur données réelles et affiche un tableau."
+HELP = "Mesure temps, tailles et mémoire sur données réelles (bancs d'essai du dépôt, dossier benchmarks/)."
+WHERE = (
+    "Les bancs d'essai ne font pas partie du paquet installé : ils sont dans le dossier benchmarks/ du dépôt "
+    "(ils lisent les données réelles de ../shared/data et le serveur d'essai de tests/). "
+    "Depuis une copie du dépôt : python -m benchmarks [--only …] [--quick]."
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--only", nargs="*", choices=AREAS, help="domaines à mesurer (tous par défaut)")
-    parser.add_argument("--quick", action="store_true", help="tailles réduites (vérification rapide)")
+    # Every option is passed on to the benchmarks' own command line (geodata does not know them).
+    parser.set_defaults(_passthrough=True)
+
+
+def _benchmarks_cli():
+    try:
+        return importlib.import_module("benchmarks.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("benchmarks", "benchmarks.cli"):
+            raise
+        return None
 
 
 def run(args) -> int:
-    ctx: dict = {"quick": args.quick}
-    rows = []
-    for area in args.only or AREAS:
-        try:
-            module = importlib.import_module(f"geodata.bench.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"geodata.bench.{area}":
-                raise
-            continue
-        rows.extend(module.rows(ctx))
-        print(f"… {area} mesuré", flush=True)
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    rows.append(Row("processus", "pic de mémoire résidente (tout le banc)", f"{peak:.0f} MiB"))
-    print_table(rows)
-    return 0
+    cli = _benchmarks_cli()
+    if cli is None:
+        print(WHERE, file=sys.stderr)
+        return 2
+    return cli.main(args.rest)

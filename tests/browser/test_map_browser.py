@@ -7,10 +7,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from cartography.actors_map import placed_mask
-from geodata.bench.maps import serve
+from benchmarks.maps import serve
+from cartography.publish import publish_site
+from geodata.actors import placed_mask
 from geodata.directory import load_directory
-from geodata.publish import publish_site
 from geodata.selection import Selection, select_actors
 from geodata.settings import get_settings
 from tests.browser.conftest import HOSTILE, SCREENSHOTS

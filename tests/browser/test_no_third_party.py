@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from benchmarks.maps import serve
 from cartography.base import BASE_LAYERS
-from geodata.bench.maps import serve
 from tests.browser.conftest import ROOT, SCREENSHOTS
 from tests.browser.mapcheck import wait_for_markers
 

@@ -1,4 +1,4 @@
-"""Benchmarks on real data: ``python -m geodata bench`` prints timings, sizes and peak memory.
+"""Benchmarks on real data: ``python -m benchmarks`` (or ``python -m geodata bench`` from a checkout) prints timings, sizes and peak memory.
 
 Each area has a module here exposing ``rows(ctx) -> list[Row]``; :data:`AREAS` lists them.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 AREAS = ("reference", "geocoding", "maps", "coverage", "export")
 
 #: Real data shipped beside the repository (read in place, never copied).
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @dataclass

@@ -13,8 +13,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from cartography.publish import TITLE, publish_site
     from geodata.directory import load_directory
-    from geodata.publish import TITLE, publish_site
     from geodata.reference import load_reference
     from geodata.settings import get_settings
 

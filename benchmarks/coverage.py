@@ -6,8 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from benchmarks import SHARED_DATA, Row, fmt_s, measure
 from geodata import coverage as cv
-from geodata.bench import SHARED_DATA, Row, fmt_s, measure
 from geodata.directory import load_directory
 from geodata.reference import CRS_METRIC, CRS_STORAGE
 from geodata.territory import load_territory

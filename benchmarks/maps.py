@@ -16,11 +16,11 @@ import numpy as np
 import shapely
 from folium import plugins
 
+from benchmarks import Row, fmt_bytes, fmt_s, measure
 from cartography.actors_map import actors_map, map_html
 from cartography.assets import asset_urls, install_assets
 from cartography.base import base_map
 from cartography.escape import escape_text, link_html
-from geodata.bench import Row, fmt_bytes, fmt_s, measure
 from geodata.reference import CRS_STORAGE
 
 SIZES = (1_406, 50_000)

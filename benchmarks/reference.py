@@ -7,8 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import SHARED_DATA, Row, fmt_bytes, fmt_s, measure
 from geodata import decoupage, rural
-from geodata.bench import SHARED_DATA, Row, fmt_bytes, fmt_s, measure
 from geodata.reference import cache_paths, load_reference
 from geodata.settings import get_settings
 

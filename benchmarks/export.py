@@ -6,8 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from benchmarks import Row, fmt_bytes, fmt_s, measure
 from geodata.actors import FIELD_NAMES
-from geodata.bench import Row, fmt_bytes, fmt_s, measure
 from geodata.directory import SAMPLE_FILE
 from geodata.export import actors_layer, export_layers
 from geodata.reference import CRS_STORAGE

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import SHARED_DATA, Row, fmt_s, measure
 from geodata import gazetteer as gazetteer_mod
-from geodata.bench import SHARED_DATA, Row, fmt_s, measure
 from geodata.geocoding import GeocodeCache, geocode_actors
 from geodata.importing import import_actors
 from geodata.reference import CRS_METRIC, communes_at, load_reference

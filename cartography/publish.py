@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import pandas as pd
 
-from cartography.actors_map import actors_map, map_parts, placed_mask
+from cartography.actors_map import actors_map, map_parts
 from cartography.assets import install_assets
 from cartography.base import BASE_LAYERS, communes_outlines_geojson
 from cartography.escape import escape_text
-from geodata.actors import public_columns
+from geodata.actors import placed_mask, public_columns
 from geodata.errors import GeodataError
 from geodata.writers import csv_bytes, to_geojson, write_bytes
 
