@@ -10,7 +10,7 @@ from benchmarks import Row, fmt_bytes, fmt_s, measure
 from geodata.actors import FIELD_NAMES
 from geodata.directory import SAMPLE_FILE
 from geodata.export import actors_layer, export_layers
-from geodata.reference import CRS_STORAGE
+from geodata.reference import CRS_STORAGE, OCCITANIE_BBOX
 
 
 def synthetic_actors(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:
@@ -25,7 +25,8 @@ def synthetic_actors(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:
     reps["contact_nom"] = "Personne Contact"
     reps["contact_email"] = [f"contact{i}@exemple.fr" for i in range(n)]
     reps["contact_telephone"] = "05 61 00 00 00"
-    lon, lat = rng.uniform(-0.3, 4.8, n), rng.uniform(42.4, 45.0, n)
+    west, south, east, north = OCCITANIE_BBOX
+    lon, lat = rng.uniform(west, east, n), rng.uniform(south, north, n)
     reps["longitude"], reps["latitude"] = lon.round(6).astype(str), lat.round(6).astype(str)
     return gpd.GeoDataFrame(reps[list(FIELD_NAMES)], geometry=gpd.points_from_xy(lon, lat), crs=CRS_STORAGE)
 

@@ -12,9 +12,11 @@ from jinja2 import Template
 
 from cartography.assets import STREAMLIT_PREFIX, asset_urls
 from cartography.escape import escape_text
+from geodata.reference import OCCITANIE_BBOX
 from geodata.writers import to_geojson
 
-OCCITANIE_BOUNDS = [[42.33, -0.33], [45.05, 4.85]]  # [[south, west], [north, east]]
+# Leaflet wants [[south, west], [north, east]].
+OCCITANIE_BOUNDS = [[OCCITANIE_BBOX[1], OCCITANIE_BBOX[0]], [OCCITANIE_BBOX[3], OCCITANIE_BBOX[2]]]
 CENTER = (43.7, 2.3)
 
 PLAN_IGN = (

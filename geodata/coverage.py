@@ -20,7 +20,7 @@ from shapely import STRtree
 from geodata import rural as rural_mod
 from geodata.actors import placed_mask
 from geodata.errors import GeodataError
-from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
+from geodata.reference import CRS_METRIC, CRS_STORAGE, REGION_CODE, communes_at
 from geodata.selection import Selection
 from geodata.selection import select_actors as select
 from geodata.writers import layer_bytes
@@ -28,11 +28,6 @@ from geodata.writers import layer_bytes
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
 DEFAULT_RURAL_REACH_KM = 15.0
 DEFAULT_QPV_REACH_KM = 1.0
-#: Detour factors found in the literature for French roads: about 1.2 to 1.4 (1.3 typical in rural areas).
-DETOUR_HELP = (
-    "La distance est mesurée à vol d'oiseau puis multipliée par le facteur de détour, qui approche le trajet réel "
-    "par la route : 1,0 = vol d'oiseau ; 1,3 = valeur typique en zone rurale (les études françaises trouvent 1,2 à 1,4)."
-)
 MAX_DETOUR = 3.0
 #: A place exactly at the reach counts as within it; 1 cm absorbs the round-off of projections.
 TOLERANCE_M = 0.01
@@ -387,7 +382,7 @@ class Coverage:
             table["population_qpv_hors_portee"] = byq["po"].to_numpy(dtype=np.int64)
             table["part_population_qpv_a_portee"] = [_share(a - b, a) for a, b in zip(byq["p"], byq["po"])]
             table["qpv_population_inconnue"] = byq["u"].to_numpy(dtype=int)
-        total = pd.DataFrame([{key: "76", "nom": "Occitanie", **self.summary()}])
+        total = pd.DataFrame([{key: REGION_CODE, "nom": "Occitanie", **self.summary()}])
         return pd.concat([table, total], ignore_index=True)
 
 
@@ -600,35 +595,6 @@ def sites_from_steps(steps: pd.DataFrame) -> Sites:
 
 
 # ----------------------------------------------------------------------------- method, layers, export
-
-
-def _km(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
-
-
-def method_notes(demand: Demand, params: Params) -> list[str]:
-    """What every figure rests on, in French, to show beside the figures."""
-    definition = rural_mod.DEFINITIONS[params.rural_definition]
-    rural_note = f"Définition du rural : {definition.label}. {definition.method}"
-    key = f"rural_{params.rural_definition}"
-    unknown = int(demand.communes[key].isna().sum()) if key in demand.communes.columns else 0
-    if unknown:
-        rural_note += f" {unknown} communes absentes de la table officielle sont comptées comme non rurales."
-    detour = "à vol d'oiseau" if params.detour_factor == 1 else f"à vol d'oiseau × {_km(params.detour_factor)} (facteur de détour)"
-    notes = [
-        f"Population municipale : {demand.population_label or demand.population_year or '?'} ; point de chaque commune : mairie, "
-        "sinon un point intérieur de la commune.",
-        rural_note,
-        f"Distance {detour} vers l'acteur compté le plus proche ; portée : {_km(params.rural_reach_km)} km pour les communes rurales, "
-        f"{_km(params.qpv_reach_km)} km pour les QPV (distance au contour du quartier, 0 quand l'acteur est dedans).",
-    ]
-    if demand.has_qpv:
-        gens = ", ".join(sorted(demand.qpv["generation"].astype(str).unique()))
-        known = int(demand.qpv["population"].notna().sum())
-        notes.append(f"QPV : génération {gens}, {len(demand.qpv)} quartiers ; population INSEE connue pour {known} d'entre eux.")
-    else:
-        notes.append("QPV : couche indisponible, seule la partie rurale est calculée.")
-    return notes
 
 
 def _points(lon, lat) -> gpd.GeoSeries:

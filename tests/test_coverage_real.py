@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from geodata import coverage as cv
+from geodata import coverage_text
 from geodata.cli import main
 from geodata.directory import load_directory
 from geodata.territory import load_territory
@@ -76,7 +77,7 @@ def test_official_rural_definition_from_the_insee_table(settings, qpv_file, zona
     result = cv.compute_coverage(demand, cv.sites_from_actors(actors), cv.Params(rural_definition="aav2020"))
     s = result.summary()
     assert 0 < s["communes_rurales"] < len(demand.communes)
-    assert "AAV2020" in " ".join(cv.method_notes(demand, result.params))
+    assert "AAV2020" in " ".join(coverage_text.method_notes(demand, result.params))
 
 
 def test_cli_exports_every_layer(tmp_path, qpv_file, qpv_population_file, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geodata import coverage as cv
-from geodata import rural
+from geodata import coverage_text, rural
 from geodata.actors import CIRCLES, FAMILIES
 from geodata.directory import load_directory
 from geodata.errors import GeodataError
@@ -107,6 +107,6 @@ def run(args) -> int:
         )
     else:
         print(f"QPV non calculés : {demand.qpv_missing}")
-    for note in cv.method_notes(demand, params):
+    for note in coverage_text.method_notes(demand, params):
         print(f"Méthode : {note}")
     return 0
