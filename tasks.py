@@ -63,8 +63,8 @@ def ensure_chromium() -> None:
 
 
 def assets() -> None:
-    """Copy Leaflet and its plugins from their PyPI packages to static/ before Streamlit starts."""
-    _run(PY, "-c", "from cartography.assets import install_assets; install_assets()")
+    """Copy Leaflet and its plugins (PyPI, npm registry) to static/ before Streamlit starts; cache axe-core for the tests."""
+    _run(PY, "-c", "from cartography.assets import install_assets, npm_file; install_assets(); npm_file('axe-core')")
 
 
 # Streamlit runs a deep link (/couverture) in its legacy "pages/ directory" mode, bypassing the

@@ -1,39 +1,41 @@
-"""The public map of actors: compact columnar data drawn client-side as clustered markers, safe with any text.
+"""The public map of actors: one client (``cartography/client/``) fed with a compact payload, for the app and the static site.
 
 Folium's one ``Marker`` per actor writes ~1 KB of JavaScript per actor and escapes nothing. Here the
 actors travel once as packed columns (coordinates as integers of 1e-5 degree, types, families and
 departments as indices, all written as fixed-width base-64 digits; every distinct string once in a
 table, sent gzip-compressed and base-64 encoded, inflated in the browser by the native
-``DecompressionStream``) and Leaflet.markercluster builds the markers in the browser. Popups,
-tooltips and the search box are built with DOM APIs (``textContent``), so no data string is ever
-parsed as HTML; the few HTML snippets written in Python (legend, layer labels) go through
-:func:`cartography.escape.escape_text`.
+``DecompressionStream``) inside a JSON data block that the browser never executes. The client
+(``carte.html``, ``carte.js``, ``carte.css``: real files) indexes the points with ``supercluster``
+and draws only the clusters and markers in view; search, filters, list, cards and CSV run in the
+browser, every data text set with ``textContent``.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
+import re
+from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from folium.elements import JSCSSMixin
-from jinja2 import Template
 
-from cartography.assets import STREAMLIT_PREFIX, asset_urls
-from cartography.base import BASE_LAYERS, base_map, tile_layers
+from cartography.assets import CLIENT_DIR, STREAMLIT_PREFIX
+from cartography.base import BASE_LAYERS, OCCITANIE_BOUNDS, OUTLINE_STYLE, outlines_geojson
 from cartography.escape import escape_text, safe_url
 from cartography.style import FAMILY_COLORS, TYPE_STYLES, type_key
-from geodata.actors import FAMILIES, placed_mask
+from geodata.actors import FAMILIES, placed_mask, split_list
 
 #: Coordinates travel as integers of 1e-5 degree (about 1 m).
 COORD_SCALE = 100_000
 #: Commune outlines are fetched and drawn from this zoom on.
 COMMUNES_MIN_ZOOM = 10
-PERMALINK_MODES = ("parent", "hash", None)
+#: Where the map runs: inside the app's Carte page (state in the page's query string) or as the static site (state in the hash).
+MODES = ("app", "site")
 #: gzip level of the embedded string table: at 50,000 distinct names, 5 is within 6 % of level 6's size
 #: in 60 % of its time, and within 20 % of level 9's size in a fifth of its time.
 GZIP_LEVEL = 5
@@ -89,9 +91,14 @@ def embedded_payload(payload: dict) -> dict:
     the blob cannot close the ``<script>`` element whatever the strings hold.
     """
     out = {k: v for k, v in payload.items() if k != "strings"}
-    raw = json.dumps(payload["strings"], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    out["z"] = base64.b64encode(gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
+    out["z"] = gzipped_json(payload["strings"])
     return out
+
+
+def gzipped_json(value) -> str:
+    """``value`` as JSON, gzip-compressed, in base 64 (inflated in the browser by ``DecompressionStream``)."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.b64encode(gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
 
 
 def embedded_strings(z: str) -> list[str]:
@@ -120,6 +127,12 @@ def _factorize(series: pd.Series, clean=_clean) -> tuple[np.ndarray, list]:
     return codes, values
 
 
+def _theme_key(text: str) -> str:
+    from geodata.selection import normalize
+
+    return normalize(text)
+
+
 def actor_payload(actors: gpd.GeoDataFrame) -> dict:
     """Columnar, compact description of the placed actors (public fields only), see :func:`embedded_payload`.
 
@@ -136,7 +149,8 @@ def actor_payload(actors: gpd.GeoDataFrame) -> dict:
     dict
         Integer columns packed by :func:`pack`: ``lat``/``lon`` (1e-5 degree), ``t``/``f``/``d``
         (indices into ``types``, ``families``, ``depts``) and ``n``/``c``/``s``/``u`` (indices into
-        ``strings``: name, commune, summary, http(s) URL or empty).
+        ``strings``: name, commune, summary, http(s) URL or empty, actor id, theme indices as
+        ``"0,3"`` into ``themes``).
     """
     placed = actors[placed_mask(actors)]
     xs = np.round(placed.geometry.x.to_numpy() * COORD_SCALE).astype(np.int64) if len(placed) else []
@@ -159,9 +173,17 @@ def actor_payload(actors: gpd.GeoDataFrame) -> dict:
     commune = _column(placed, "commune_lieu").astype("string").fillna("").str.strip()
     if "commune" in placed:
         commune = commune.where(commune != "", placed["commune"].astype("string").fillna("").str.strip())
+    themes = sorted({t for cell in _column(placed, "thematiques").dropna().unique().tolist() for t in split_list(cell)}, key=_theme_key)
+    theme_index = {t: j for j, t in enumerate(themes)}
+    ids = _column(placed, "id").map(_clean).to_numpy(dtype=object)
+    # An actor's link needs a unique id: a missing or repeated one is replaced by the actor's position.
+    bad = (ids == "") | pd.Series(ids).duplicated(keep=False).to_numpy()
+    ids[bad] = [f"position-{j + 1}" for j in np.flatnonzero(bad)]
     table: dict[str, int] = {}
     columns = {}
     for key, series, clean in (
+        ("i", pd.Series(ids, index=placed.index), _clean),
+        ("h", _column(placed, "thematiques"), lambda v: ",".join(str(theme_index[t]) for t in dict.fromkeys(split_list(v)))),
         ("n", _column(placed, "nom"), _clean),
         ("c", commune, _clean),
         ("s", _column(placed, "presentation_resume"), _clean),
@@ -183,336 +205,144 @@ def actor_payload(actors: gpd.GeoDataFrame) -> dict:
         "types": [{"key": k, "label": TYPE_STYLES[k].label, "color": TYPE_STYLES[k].color, "letter": TYPE_STYLES[k].letter} for k in type_keys],
         "families": [{"key": k, "label": FAMILIES[k], "color": FAMILY_COLORS[k]} for k in fam_keys],
         "depts": dep_codes,
+        "themes": themes,
         "family_counts": np.bincount(f_map[f_codes], minlength=len(fam_keys)).tolist() if len(placed) else [],
     }
 
 
-def _legend_html(payload: dict) -> str:
+
+
+# -- the page --------------------------------------------------------------------------------------------
+
+_MARKER = re.compile(r"__CSTI_([A-Z]+)__")
+
+
+def places_payload(communes: gpd.GeoDataFrame, codes_postaux: pd.DataFrame | None = None) -> list:
+    """Places of the search box: ``[name, "postcodes separated by spaces", lat, lon]`` per commune, most populated first.
+
+    The point is the commune's town hall (or a point inside it): ``point_lat``/``point_lon`` of the
+    reference, else a representative point of its outline.
+    """
+    if "point_lat" in communes and "point_lon" in communes:
+        lat, lon = communes["point_lat"].to_numpy(float), communes["point_lon"].to_numpy(float)
+    else:
+        pts = communes.geometry.representative_point()
+        lat, lon = pts.y.to_numpy(), pts.x.to_numpy()
+    cps: dict[str, list[str]] = {}
+    if codes_postaux is not None and len(codes_postaux):
+        for code_postal, code_insee in zip(codes_postaux["code_postal"], codes_postaux["code_insee"]):
+            cps.setdefault(code_insee, []).append(str(code_postal))
+    population = communes["population"].fillna(0).to_numpy(float) if "population" in communes else np.zeros(len(communes))
     rows = [
-        f'<div><span class="csti-dot" style="background:{t["color"]}">{escape_text(t["letter"])}</span> {escape_text(t["label"])}</div>'
-        for t in payload["types"]
+        (-pop, [_clean(name), " ".join(sorted(set(cps.get(code, [])))), round(float(y), 5), round(float(x), 5)])
+        for name, code, y, x, pop in zip(communes["nom"], communes["code_insee"], lat, lon, population)
+        if np.isfinite(y) and np.isfinite(x)
     ]
-    return '<div class="csti-legend-title">Types de structure</div>' + "".join(rows)
+    # Most populated first: the search box lists the first matches, and « 46100 » or « Mont » should show Figeac or Montpellier.
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]
 
 
-def _family_labels(payload: dict) -> list[str]:
-    counts = payload["family_counts"]
-    return [
-        f'<span class="csti-ring" style="border-color:{f["color"]}"></span> {escape_text(f["label"])} ({int(c)})'
-        for f, c in zip(payload["families"], counts)
-    ]
+def _outlines(departements: gpd.GeoDataFrame | None) -> dict:
+    if departements is None or departements.empty:
+        return {"type": "FeatureCollection", "features": []}
+    return outlines_geojson(departements)
 
 
-_CSS = """
-<style>
-.csti-marker span{display:block;width:18px;height:18px;border-radius:50%;border:3px solid #fff;color:#fff;font:bold 11px/18px sans-serif;
- text-align:center;box-shadow:0 0 2px rgba(0,0,0,.6)}
-.csti-dot{display:inline-block;width:16px;height:16px;border-radius:50%;color:#fff;font:bold 10px/16px sans-serif;text-align:center;margin-right:4px}
-.csti-ring{display:inline-block;width:10px;height:10px;border-radius:50%;border:3px solid;vertical-align:middle}
-.csti-legend,.csti-count,.csti-filters{background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);
- font:12px/1.5 sans-serif;color:#222}
-.csti-legend-title{font-weight:bold;margin-bottom:2px}
-.leaflet-control-layers{font:13px/1.5 sans-serif}
-.csti-count{font-weight:bold}
-.csti-filters input,.csti-filters select{display:block;width:14em;margin:2px 0;font-size:12px}
-.csti-card{font:13px/1.4 sans-serif;max-width:300px}
-.csti-card .csti-name{display:block;font-size:14px;margin-bottom:2px}
-.csti-card .csti-type,.csti-card .csti-commune{color:#444}
-.csti-card p{margin:6px 0}
-</style>
-"""
+def _file_version(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
-class ActorLayer(JSCSSMixin):
-    """Clustered actor markers with legend, family layers, popups, tooltips and optional in-map filters."""
-
-    _template = Template(
-        """
-{% macro header(this, kwargs) %}""" + _CSS + """{% endmacro %}
-{% macro script(this, kwargs) %}
-(function () {
-  var map = {{ this._parent.get_name() }};
-  var D = {{ this.payload }};
-  var S = null, N = D.count, k = 1 / D.scale;
-  var B64 = {}, ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  for (var a = 0; a < 64; a++) { B64[ALPHA.charCodeAt(a)] = a; }
-  function inflate(b64) {  // gzipped JSON in base 64 -> value (native DecompressionStream, no library)
-    return Promise.resolve().then(function () {
-      var bin = atob(b64), bytes = new Uint8Array(bin.length);
-      for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
-      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-      return new Response(stream).text();
-    }).then(JSON.parse);
-  }
-  function unpack(p) {
-    var w = p[0], off = p[1], s = p[2], out = new Int32Array(s.length / w);
-    for (var i = 0, pos = 0; i < out.length; i++) {
-      var v = 0;
-      for (var j = 0; j < w; j++, pos++) { v = v * 64 + B64[s.charCodeAt(pos)]; }
-      out[i] = v + off;
+def client_config(
+    *,
+    mode: str,
+    base: str = "plan_ign",
+    communes_url: str | None = None,
+    report_email: str = "",
+    note: str = "",
+    csv_name: str = "acteurs_csti_occitanie.csv",
+) -> dict:
+    """Settings of the client: where it runs, base layers, the error-report address, the sample notice."""
+    if mode not in MODES:
+        raise ValueError(f"mode doit valoir l'une de {MODES}, pas {mode!r}")
+    return {
+        "mode": mode,
+        "bases": [{"key": key, "label": label, "url": url, "attribution": attribution} for key, (label, url, attribution) in BASE_LAYERS.items()],
+        "base": base if base in BASE_LAYERS else "plan_ign",
+        "bounds": OCCITANIE_BOUNDS,
+        "outline": OUTLINE_STYLE,
+        "communesUrl": communes_url,
+        "reportEmail": report_email,
+        "note": note,
+        "csvName": csv_name,
     }
-    return out;
-  }
-  ['lat', 'lon', 't', 'f', 'd', 'n', 'c', 's', 'u'].forEach(function (key) { D[key] = unpack(D[key]); });
-  var container = map.getContainer();
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = text; }
-    return e;
-  }
-  var icons = D.types.map(function (t, j) {
-    return D.families.map(function (f) {
-      return L.divIcon({className: 'csti-marker', iconSize: [24, 24], iconAnchor: [12, 12], tooltipAnchor: [10, 0],
-        html: '<span style="background:' + t.color + ';border-color:' + f.color + '">' + {{ this.letters }}[j] + '</span>'});
-    });
-  });
-  var markers = new Array(N);
-  for (var i = 0; i < N; i++) {
-    var m = L.marker([D.lat[i] * k, D.lon[i] * k], {icon: icons[D.t[i]][D.f[i]]});
-    m._csti = i;
-    markers[i] = m;
-  }
-  var cluster = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 60});
-  cluster.addTo(map);
-
-  function card(i) {
-    var d = el('div', 'csti-card');
-    d.appendChild(el('strong', 'csti-name', S[D.n[i]]));
-    d.appendChild(el('div', 'csti-type', D.types[D.t[i]].label));
-    if (S[D.c[i]]) { d.appendChild(el('div', 'csti-commune', S[D.c[i]])); }
-    if (S[D.s[i]]) { d.appendChild(el('p', 'csti-summary', S[D.s[i]])); }
-    var u = S[D.u[i]];
-    if (u && /^https?:\\/\\//i.test(u)) {
-      var a = el('a', 'csti-link', 'Site web');
-      a.href = u; a.target = '_blank'; a.rel = 'noopener noreferrer';
-      d.appendChild(a);
-    }
-    return d;
-  }
-  var popup = L.popup({maxWidth: 320, offset: [0, -6]});
-  cluster.on('click', function (e) {
-    popup.setLatLng(e.layer.getLatLng()).setContent(card(e.layer._csti)).openOn(map);
-  });
-  cluster.on('mouseover', function (e) {
-    var m = e.layer;
-    if (!m.getTooltip()) {
-      m.bindTooltip(el('span', 'csti-tip', S[D.n[m._csti]]), {direction: 'top', offset: [0, -10]});
-      m.openTooltip();
-    }
-  });
-
-  var state = {fam: D.families.map(function () { return true; }), q: '', type: -1, dept: -1};
-  var hay = null;
-  function norm(s) { return s.normalize('NFD').replace(/[\\u0300-\\u036f]/g, '').toLowerCase(); }
-  function keep(i) {
-    if (!state.fam[D.f[i]]) { return false; }
-    if (state.type >= 0 && D.t[i] !== state.type) { return false; }
-    if (state.dept >= 0 && D.d[i] !== state.dept) { return false; }
-    if (state.q) {
-      if (!hay) { hay = S.map(norm); }
-      if (hay[D.n[i]].indexOf(state.q) < 0 && hay[D.c[i]].indexOf(state.q) < 0) { return false; }
-    }
-    return true;
-  }
-  var counter = L.control({position: 'topright'});
-  counter.onAdd = function () { this._div = el('div', 'csti-count'); this._div.setAttribute('role', 'status'); return this._div; };
-  counter.addTo(map);
-  counter._div.textContent = 'Chargement des acteurs…';
-  var ready = false;
-  function refresh() {
-    if (!ready) { return; }
-    var sel = [];
-    for (var i = 0; i < N; i++) { if (keep(i)) { sel.push(markers[i]); } }
-    cluster.clearLayers();
-    cluster.addLayers(sel);
-    counter._div.textContent = sel.length + (sel.length > 1 ? ' acteurs affichés' : ' acteur affiché');
-    container.setAttribute('data-csti-total', String(N));
-    container.setAttribute('data-csti-shown', String(sel.length));
-  }
-  var Family = L.Layer.extend({
-    initialize: function (j) { this._j = j; },
-    onAdd: function () { state.fam[this._j] = true; if (ready) { refresh(); } },
-    onRemove: function () { state.fam[this._j] = false; if (ready) { refresh(); } }
-  });
-  var familyLabels = {{ this.family_labels }};
-  var overlays = {}, bases = {};
-  D.families.forEach(function (f, j) { var layer = new Family(j); overlays[familyLabels[j]] = layer; layer.addTo(map); });
-  {% for key, name, label in this.bases %}bases[{{ label }}] = {{ name }};
-  {% endfor %}
-  {% if this.has_none_base %}var noBase = L.layerGroup(); bases['Aucun fond'] = noBase;
-  {% if this.base_none_shown %}noBase.addTo(map);{% endif %}{% endif %}
-  L.control.layers(bases, overlays, {collapsed: {{ this.collapsed }}, position: 'topright'}).addTo(map);
-
-  var legend = L.control({position: 'bottomright'});
-  legend.onAdd = function () { var d = el('div', 'csti-legend'); d.innerHTML = {{ this.legend }}; return d; };
-  legend.addTo(map);
-
-  {% if this.controls %}
-  var box = L.control({position: 'topleft'});
-  box.onAdd = function () {
-    var d = el('div', 'csti-filters');
-    var q = el('input'); q.type = 'search'; q.placeholder = 'Nom ou commune'; q.setAttribute('aria-label', 'Rechercher un nom ou une commune');
-    var ts = el('select'); ts.setAttribute('aria-label', 'Type de structure'); ts.appendChild(el('option', null, 'Tous les types')).value = '-1';
-    D.types.forEach(function (t, j) { ts.appendChild(el('option', null, t.label)).value = String(j); });
-    var ds = el('select'); ds.setAttribute('aria-label', 'Département'); ds.appendChild(el('option', null, 'Tous les départements')).value = '-1';
-    D.depts.forEach(function (c, j) { ds.appendChild(el('option', null, c)).value = String(j); });
-    q.addEventListener('input', function () { state.q = norm(q.value.trim()); refresh(); });
-    ts.addEventListener('change', function () { state.type = parseInt(ts.value, 10); refresh(); });
-    ds.addEventListener('change', function () { state.dept = parseInt(ds.value, 10); refresh(); });
-    d.appendChild(q); d.appendChild(ts); d.appendChild(ds);
-    L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
-    return d;
-  };
-  box.addTo(map);
-  {% endif %}
-
-  var communesUrl = {{ this.communes_url }}, communes = null, loading = false;
-  function communeOutlines() {
-    if (!communesUrl) { return; }
-    var z = map.getZoom();
-    if (z >= {{ this.communes_min_zoom }}) {
-      if (communes) { if (!map.hasLayer(communes)) { communes.addTo(map); } return; }
-      if (loading) { return; }
-      loading = true;
-      fetch(communesUrl).then(function (r) { return r.json(); }).then(function (j) {
-        communes = L.geoJSON(j, {interactive: false, style: {color: '#78909c', weight: 0.8, fill: false}});
-        communeOutlines();
-      }).catch(function () { loading = false; });
-    } else if (communes && map.hasLayer(communes)) { map.removeLayer(communes); }
-  }
-  map.on('zoomend', communeOutlines);
-
-  {% if this.permalink == "parent" %}
-  function saveView() {
-    try {
-      var w = window.parent, u = new URL(w.location.href), c = map.getCenter();
-      u.searchParams.set('lat', c.lat.toFixed(4)); u.searchParams.set('lon', c.lng.toFixed(4)); u.searchParams.set('z', String(+map.getZoom().toFixed(2)));
-      w.history.replaceState(w.history.state, '', u.toString());
-    } catch (err) { /* not embedded in the app: no permalink */ }
-  }
-  function saveBase(e) {
-    try {
-      var keys = {{ this.base_keys }}, w = window.parent, u = new URL(w.location.href);
-      u.searchParams.set('fond', keys[e.name] || 'plan_ign');
-      w.history.replaceState(w.history.state, '', u.toString());
-    } catch (err) { /* idem */ }
-  }
-  map.on('moveend', saveView); map.on('baselayerchange', saveBase);
-  {% elif this.permalink == "hash" %}
-  var h = /^#([\\d.]+)\\/(-?[\\d.]+)\\/(-?[\\d.]+)$/.exec(window.location.hash);
-  if (h) { map._cstiViewSet = true; map.setView([parseFloat(h[2]), parseFloat(h[3])], parseFloat(h[1])); }
-  map.on('moveend', function () {
-    var c = map.getCenter();
-    history.replaceState(null, '', '#' + (+map.getZoom().toFixed(2)) + '/' + c.lat.toFixed(4) + '/' + c.lng.toFixed(4));
-  });
-  {% endif %}
-  if ({{ this.attribution }}) { map.attributionControl.addAttribution({{ this.attribution }}); }
-  inflate(D.z).then(function (strings) {
-    S = strings;
-    ready = true;
-    refresh();
-  }, function () {  // no DecompressionStream (browsers before 2023): say so rather than show an empty map
-    counter._div.textContent = 'Acteurs non affichés : navigateur trop ancien (il faut Chrome 80, Firefox 113, Safari 16.4 ou plus récent).';
-  });
-  communeOutlines();
-  window.cstiMap = {map: map, cluster: cluster, markers: markers, refresh: refresh, state: state};
-})();
-{% endmacro %}
-"""
-    )
-
-    def __init__(
-        self,
-        payload: dict,
-        *,
-        prefix: str = STREAMLIT_PREFIX,
-        controls: bool = False,
-        communes_url: str | None = None,
-        permalink: str | None = None,
-        collapsed: bool = True,
-        data_url: str | None = None,
-    ):
-        super().__init__()
-        if permalink not in PERMALINK_MODES:
-            raise ValueError(f"permalink doit valoir l'une de {PERMALINK_MODES}, pas {permalink!r}")
-        self._name = "ActorLayer"
-        self.payload = js_json(embedded_payload(payload))
-        self.letters = js_json([escape_text(t["letter"]) for t in payload["types"]])
-        self.legend = js_json(_legend_html(payload))
-        self.family_labels = js_json(_family_labels(payload))
-        self.controls = controls
-        self.communes_url = js_json(communes_url)
-        self.communes_min_zoom = COMMUNES_MIN_ZOOM
-        self.permalink = permalink
-        self.collapsed = "true" if collapsed else "false"
-        self.attribution = js_json(f'<a href="{escape_text(data_url)}">Données des acteurs (GeoJSON)</a>' if data_url else "")
-        self.base_keys = js_json({name: key for key, (name, _, _) in BASE_LAYERS.items()})
-        js, css = asset_urls(prefix)
-        self.default_js = [(n, u) for n, u in js if n == "markercluster"]
-        self.default_css = [(n, u) for n, u in css if n != "leaflet_css"]
-        self.bases: list = []
-        self.has_none_base = True
-        self.base_none_shown = False
-
-    def render(self, **kwargs):
-        m = self._parent
-        self.bases = [(key, name, js_json(BASE_LAYERS[key][0])) for key, name, _ in tile_layers(m)]
-        self.base_none_shown = getattr(m, "csti_base", "") == "aucun"
-        # The script (megabytes of data) is not parsed again as a template: see cartography.verbatim.
-        super().render(**kwargs)
 
 
-def actors_map(
+def page_payload(actors: gpd.GeoDataFrame, departements=None, *, places: list | None = None, config: dict) -> dict:
+    """Everything the client reads: the actors (see :func:`actor_payload`), places and outlines gzipped in ``g``, the config."""
+    payload = embedded_payload(actor_payload(actors))
+    names = {}
+    if departements is not None and "nom" in departements:
+        names = dict(zip(departements["code_departement"].astype(str), departements["nom"].astype(str)))
+    payload["deptNames"] = {c: names[c] for c in payload["depts"] if c in names}
+    payload["g"] = gzipped_json({"places": places or [], "outlines": _outlines(departements)})
+    payload["cfg"] = config
+    return payload
+
+
+def actors_page(
     actors: gpd.GeoDataFrame,
     departements: gpd.GeoDataFrame | None = None,
     *,
-    base: str = "plan_ign",
-    prefix: str = STREAMLIT_PREFIX,
-    location=None,
-    zoom: float | None = None,
-    controls: bool = False,
-    communes_url: str | None = None,
-    permalink: str | None = None,
-    data_url: str | None = None,
-) -> folium.Map:
-    """The public map: base map, department outlines, clustered actors by family with legend, popups, tooltips.
+    config: dict,
+    places: list | None = None,
+    vendor: str = STREAMLIT_PREFIX,
+    client: str | None = None,
+    title: str = "Carte de la culture scientifique en Occitanie",
+    csp: str = "",
+) -> str:
+    """The map's HTML page (``carte.html`` filled in): the data block, the local assets, the client files.
 
     Parameters
     ----------
     actors : GeoDataFrame
-        Actors to draw (already filtered); see :func:`actor_payload` for the columns used.
+        Actors to draw; only public fields are read (see :func:`actor_payload`).
     departements : GeoDataFrame, optional
-        Departments outlined on the map.
-    base : {"plan_ign", "osm", "aucun"}
-        Initial base layer.
-    prefix : str
-        URL prefix of the local Leaflet assets.
-    location, zoom :
-        Initial view (latitude, longitude) and zoom; without ``zoom`` the map fits Occitanie.
-    controls : bool
-        Add in-map search, type and department filters (for the static site, which has no Python).
-    communes_url : str, optional
-        URL of the simplified commune outlines GeoJSON, fetched only when zoomed in (zoom ≥ 10).
-    permalink : {"parent", "hash", None}
-        Keep the view in the URL: of the embedding app page (``lat``, ``lon``, ``z``, ``fond`` query
-        parameters) or in the page's own ``#zoom/lat/lon`` hash.
-    data_url : str, optional
-        Link to the open data file, shown in the attribution line.
+        Departments outlined on the map and named in the department filter.
+    config : dict
+        From :func:`client_config`.
+    places : list, optional
+        From :func:`places_payload` (the search box finds communes and postcodes).
+    vendor : str
+        URL prefix of Leaflet and supercluster.
+    client : str, optional
+        URL prefix of ``carte.js`` and ``carte.css`` (default ``{vendor}/client``); the file's hash is
+        added as a query so a browser never runs a stale client.
+    csp : str
+        A Content-Security-Policy for a ``<meta>`` element (the static site), empty for none.
     """
-    m = base_map(departements, base=base, prefix=prefix, location=location or (43.7, 2.3), zoom=zoom)
-    ActorLayer(actor_payload(actors), prefix=prefix, controls=controls, communes_url=communes_url, permalink=permalink, data_url=data_url).add_to(m)
-    return m
+    client = (client if client is not None else f"{vendor.rstrip('/')}/client").rstrip("/")
+    prefix = f"{client}/" if client else ""
+    values = {
+        "CSP": f'<meta http-equiv="Content-Security-Policy" content="{escape_text(csp)}">\n' if csp else "",
+        "TITLE": escape_text(title),
+        "VENDOR": escape_text(vendor.rstrip("/")),
+        "CSS": escape_text(f"{prefix}carte.css?v={_file_version(CLIENT_DIR / 'carte.css')}"),
+        "JS": escape_text(f"{prefix}carte.js?v={_file_version(CLIENT_DIR / 'carte.js')}"),
+        "DATA": js_json(page_payload(actors, departements, places=places, config=config)),
+    }
+    template = (CLIENT_DIR / "carte.html").read_text(encoding="utf-8")
+    # One pass: text put in (the data) is never scanned for markers again.
+    return _MARKER.sub(lambda m: values[m.group(1)], template)
+
+
+_DATA_BLOCK = re.compile(r'<script type="application/json" id="csti-data">(.*?)</script>', re.DOTALL)
+
+
+def page_data(html: str) -> dict:
+    """The data block of a page written by :func:`actors_page` (for tests and tools)."""
+    return json.loads(_DATA_BLOCK.search(html).group(1))
 
 
 def map_html(m: folium.Map) -> str:
-    """The standalone HTML page of a map."""
+    """The standalone HTML page of a folium map (the statistics and coverage maps)."""
     return m.get_root().render()
-
-
-def map_parts(m: folium.Map) -> tuple[str, str, str]:
-    """The ``<head>`` content, ``<body>`` content and script of a map's page, rendered apart (as :func:`map_html` would)."""
-    root = m.get_root()
-    for child in root._children.values():
-        child.render()
-    return root.header.render(), root.html.render(), root.script.render()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,32 +11,20 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import pandas as pd
 
-from cartography.actors_map import actors_map, map_parts
-from cartography.assets import install_assets
+from cartography.actors_map import actors_page, client_config, places_payload
+from cartography.assets import CLIENT_DIR, STREAMLIT_PREFIX, install_assets
 from cartography.base import BASE_LAYERS, communes_outlines_geojson
-from cartography.escape import escape_text
 from geodata.actors import placed_mask, public_columns
 from geodata.errors import GeodataError
+from geodata.settings import Settings, get_settings
 from geodata.writers import csv_bytes, to_geojson, write_bytes
 
 TITLE = "Carte de la culture scientifique en Occitanie"
-#: The map's script, with the actors' data: a file of the site, so the page runs no inline script but the header's.
+#: The map client's files, copied beside the page (the page runs no inline script: its data block is JSON, never executed).
 SCRIPT_FILE = "carte.js"
-
-_PAGE = """<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<title>{title}</title>
-{header}
-</head>
-<body>
-{body}
-<script src="{script}"></script>
-</body>
-</html>
-"""
+STYLE_FILE = "carte.css"
+#: The one-line notice of every public surface when the directory shown is the embedded sample.
+SAMPLE_NOTE = "Données d'exemple : {n} lieux publics de culture scientifique, pas l'annuaire du réseau"
 
 
 @dataclass
@@ -66,28 +53,29 @@ def public_table(actors: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
-def _hashes(tag: str, header: str) -> list[str]:
-    """CSP hash sources of the inline ``<tag>`` blocks of ``header`` (written by code: folium's map, our styles)."""
-    blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", header, flags=re.DOTALL)
-    return [f"'sha256-{base64.b64encode(hashlib.sha256(b.encode('utf-8')).digest()).decode('ascii')}'" for b in blocks]
+def sample_note(actors, settings: Settings | None = None) -> str:
+    """The sample notice (:data:`SAMPLE_NOTE`) when the directory shown is the embedded sample, else ``""``."""
+    from geodata.directory import SAMPLE_FILE, directory_source
+
+    token = directory_source(settings)[1]
+    return SAMPLE_NOTE.format(n=len(actors)) if token.startswith(f"file:{SAMPLE_FILE}:") else ""
 
 
-def content_security_policy(header: str) -> str:
-    """The static site's Content-Security-Policy: its own files, the header's inline blocks by hash, the tile servers.
+def content_security_policy() -> str:
+    """The static site's Content-Security-Policy: its own files only, plus the tile servers for images.
 
-    Scripts and stylesheets come from the site itself ('self'); the map's script, which carries the
-    data, is a file of the site (:data:`SCRIPT_FILE`), so no inline script runs but the few fixed
-    blocks of the header, allowed by their SHA-256 (computed at each publication, the map's element
-    ids being random). Style *attributes* stay allowed ('unsafe-inline' in ``style-src-attr`` only):
-    Leaflet's markers and our legends are HTML snippets with ``style="…"``, and CSS runs no script.
-    Images: the site, ``data:`` and the tile servers of :data:`cartography.base.BASE_LAYERS`; the page
-    fetches only its own files (``connect-src 'self'``).
+    Scripts and stylesheets come from the site itself ('self'); the page has no inline script or
+    style block (the data block is ``application/json``, which the browser never executes). Style
+    *attributes* stay allowed ('unsafe-inline' in ``style-src-attr`` only): Leaflet positions its
+    tiles and markers with ``style="…"``, and CSS runs no script. Images: the site, ``data:`` and the
+    tile servers of :data:`cartography.base.BASE_LAYERS`; the page fetches only its own files
+    (``connect-src 'self'``).
     """
     tiles = sorted({f"{u.scheme}://{u.netloc}" for u in (urlsplit(url) for _, url, _ in BASE_LAYERS.values() if url)})
     return "; ".join([
         "default-src 'none'",
-        " ".join(["script-src 'self'", *_hashes("script", header)]),
-        " ".join(["style-src 'self'", *_hashes("style", header)]),
+        "script-src 'self'",
+        "style-src 'self'",
         "style-src-attr 'unsafe-inline'",
         " ".join(["img-src 'self' data:", *tiles]),
         "connect-src 'self'",
@@ -96,15 +84,40 @@ def content_security_policy(header: str) -> str:
     ])
 
 
-def site_page(m, *, title: str) -> tuple[str, str]:
-    """``(index.html, carte.js)`` of a map: the page with its Content-Security-Policy, and the map's script."""
-    header, body, script = map_parts(m)
-    page = _PAGE.format(csp=escape_text(content_security_policy(header)), title=escape_text(title), header=header, body=body, script=SCRIPT_FILE)
-    return page, script
+def write_map_page(folder: Path, actors: gpd.GeoDataFrame, reference, *, token: str, settings: Settings | None = None) -> str:
+    """Write the app's map page (the same client as the site) into ``folder``; returns its file name.
+
+    The name carries a hash of ``token`` (the directory's version), so a browser never shows a stale
+    directory; older pages of the folder are removed. Written atomically: a visitor never reads half a page.
+    """
+    settings = settings or get_settings()
+    public = public_actors(actors)
+    config = client_config(mode="app", communes_url=f"{STREAMLIT_PREFIX}/geo/communes.geojson", report_email=settings.report_email,
+                           note=sample_note(public, settings))
+    page = actors_page(public, reference.departements, config=config, places=places_payload(reference.communes, reference.codes_postaux))
+    name = f"carte-{hashlib.sha256(token.encode('utf-8')).hexdigest()[:16]}.html"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.part"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(folder / name)
+    for old in folder.glob("carte-*.html"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return name
 
 
-def publish_site(out_dir, actors: gpd.GeoDataFrame, departements: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, title: str = TITLE) -> Publication:
-    """Write the static site into ``out_dir``: ``index.html``, ``carte.js``, ``acteurs.geojson``, ``acteurs.csv``, ``communes.geojson``, ``vendor/``.
+def publish_site(
+    out_dir,
+    actors: gpd.GeoDataFrame,
+    departements: gpd.GeoDataFrame,
+    communes: gpd.GeoDataFrame,
+    *,
+    title: str = TITLE,
+    codes_postaux: pd.DataFrame | None = None,
+    note: str = "",
+    settings: Settings | None = None,
+) -> Publication:
+    """Write the static site into ``out_dir``: ``index.html``, ``carte.js``, ``carte.css``, ``acteurs.geojson``, ``acteurs.csv``, ``communes.geojson``, ``vendor/``.
 
     The page needs no server-side code and no CDN; serve the folder as is and embed it with an
     ``<iframe>``. Only public fields are written.
@@ -116,20 +129,27 @@ def publish_site(out_dir, actors: gpd.GeoDataFrame, departements: gpd.GeoDataFra
     actors : GeoDataFrame
         The directory, as returned by :func:`geodata.directory.load_directory`.
     departements, communes : GeoDataFrame
-        Reference geography (outlines).
+        Reference geography (outlines; communes are also the places of the search box).
+    codes_postaux : DataFrame, optional
+        ``code_postal``/``code_insee`` links, so the search box finds postcodes too.
+    note : str
+        One-line notice shown on the map (see :func:`sample_note`).
     """
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GeodataError(f"Impossible de créer le dossier de publication {str(out)!r} : {exc}. Choisissez un dossier accessible en écriture.") from exc
+    settings = settings or get_settings()
     public = public_actors(actors)
     install_assets(out / "vendor")
-    m = actors_map(public, departements, prefix="vendor", controls=True, communes_url="communes.geojson", permalink="hash", data_url="acteurs.geojson")
-    page, script = site_page(m, title=title)
-    files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson", out / SCRIPT_FILE]
+    config = client_config(mode="site", communes_url="communes.geojson", report_email=settings.report_email, note=note)
+    page = actors_page(public, departements, config=config, places=places_payload(communes, codes_postaux), vendor="vendor", client="",
+                       title=title, csp=content_security_policy())
+    files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson", out / SCRIPT_FILE, out / STYLE_FILE]
     files[0].write_text(page, encoding="utf-8")
-    files[4].write_text(script, encoding="utf-8")
+    for f in (SCRIPT_FILE, STYLE_FILE):
+        shutil.copyfile(CLIENT_DIR / f, out / f)
     write_bytes(files[1], to_geojson(public))
     write_bytes(files[2], csv_bytes(public_table(public)))
     files[3].write_text(communes_outlines_geojson(communes), encoding="utf-8")

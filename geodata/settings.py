@@ -112,6 +112,11 @@ class Settings:
         "Adresse publique du site statique publié (python -m geodata publish), pour le code d'intégration <iframe>.",
         "CSTI_PUBLIC_URL",
     )
+    report_email: str = _setting(
+        "signalements@example.org",
+        "Adresse qui reçoit les signalements d'erreur de la carte publique (lien « Signaler une erreur » de chaque fiche) ; à remplacer par l'adresse du réseau.",
+        "CSTI_REPORT_EMAIL",
+    )
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "oui", "on"), ("0", "false", "no", "non", "off")

@@ -1,86 +1,52 @@
-"""Page « Carte » : la carte publique des acteurs, ses filtres, son tableau accessible et son code d'intégration."""
+"""Page « Carte » : la carte publique des acteurs ; recherche, filtres, liste et fiches tournent dans le navigateur.
+
+The map is the same client as the static site, written once per directory version under ``static/``
+and shown in an iframe: a visit sends a few kilobytes over the websocket, and a filter, a search
+or a page of the list never reruns this script.
+"""
 
 import streamlit as st
 
-from cartography.actors_map import actors_map, map_html
-from cartography.escape import escape_text, safe_url
-from cartography.publish import csv_bytes, public_table
-from geodata.actors import TYPES, placed_mask
-from geodata.selection import CIRCLE_LABELS, CIRCLE_OPTIONS, QUERY_KEYS, Selection, parse_view, select_actors, theme_options
+from cartography.escape import escape_text
 from geodata.settings import get_settings
 from pages.common import directory, map_assets, territory, user_errors
 
-st.title("Carte de la culture scientifique en Occitanie")
+TITLE = "Carte interactive des acteurs de la culture scientifique en Occitanie"
 
-with user_errors():
+# This page only: the map fills the window under Streamlit's header (the client carries its own title and filters).
+st.html("""<style>
+[data-testid="stMainBlockContainer"] { padding: 3.75rem 0.5rem 0 0.5rem !important; max-width: none !important; }
+[data-testid="stMain"] iframe[title^="Carte interactive"] { display: block; height: calc(100dvh - 3.75rem) !important; }
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0 !important; }
+</style>""")
+
+
+@st.cache_resource(show_spinner="Préparation de la carte…", max_entries=2)
+def _map_url(token: str) -> str:
+    from cartography.assets import STATIC_DIR, STREAMLIT_PREFIX
+    from cartography.publish import write_map_page
+
     terr = territory()
-    actors = directory()
-    communes_url = map_assets()
-
-params = {key: st.query_params.get_all(key) for key in (*QUERY_KEYS, "lat", "lon", "z", "fond")}
-asked = Selection.from_query(params)
-dep_names = dict(zip(terr.departements["code_departement"], terr.departements["nom"]))
-themes = theme_options(actors)
+    name = write_map_page(STATIC_DIR / "carte", directory(), terr.reference, token=token, settings=get_settings())
+    return f"{STREAMLIT_PREFIX}/carte/{name}"
 
 
-def _valid(values, options):
-    return [v for v in values if v in options]
-
-
-cols = st.columns([3, 2, 3, 3, 3])
-query = cols[0].text_input("Rechercher un nom ou une commune", value=asked.query, key="q")
-circles = cols[1].multiselect("Cercle", CIRCLE_OPTIONS, default=_valid(asked.circles, CIRCLE_OPTIONS), format_func=CIRCLE_LABELS.get, key="cercle", placeholder="Tous")
-types = cols[2].multiselect("Type de structure", TYPES, default=_valid(asked.types, TYPES), key="type", placeholder="Tous")
-deps = cols[3].multiselect("Département", list(dep_names), default=_valid(asked.departements, dep_names),
-                           format_func=lambda c: f"{c} – {dep_names[c]}", key="dep", placeholder="Tous")
-chosen_themes = cols[4].multiselect("Thématique", themes, default=_valid(asked.themes, themes), key="theme", placeholder="Toutes")
-selection = Selection(query.strip(), tuple(circles), tuple(types), tuple(deps), tuple(chosen_themes))
-
-# Permalink: the filters live in the query string (the map itself writes lat, lon, z and fond).
-for key, values in selection.to_query().items():
-    if st.query_params.get_all(key) != values:
-        if values:
-            st.query_params[key] = values
-        elif key in st.query_params:
-            del st.query_params[key]
-
-shown = select_actors(actors, selection)
-placed = placed_mask(shown)
-center, zoom = parse_view(params)
 with user_errors():
-    m = actors_map(shown, terr.departements, base=(params["fond"] or ["plan_ign"])[0], location=center, zoom=zoom,
-                   communes_url=communes_url, permalink="parent")
+    from geodata.directory import directory_source
 
-total = len(actors)
-st.markdown(f"**{int(placed.sum())} acteurs affichés** sur {total} dans l'annuaire.")
-if (~placed).any():
-    st.caption(f"{int((~placed).sum())} acteurs retenus n'ont pas de localisation : ils figurent dans le tableau mais pas sur la carte.")
-st.iframe(map_html(m), height=640, alt="Carte interactive des acteurs de la culture scientifique en Occitanie")
+    map_assets()  # Leaflet, supercluster, the client and the commune outlines under static/
+    url = _map_url(directory_source()[1])
 
-st.subheader("Liste des acteurs affichés")
-st.caption("Alternative accessible à la carte : les mêmes acteurs, triables par colonne.")
-table = public_table(shown)
-view = table[["nom", "type_structure", "cercle", "thematiques", "commune_lieu", "code_departement", "site_web", "presentation_resume"]].copy()
-view["site_web"] = view["site_web"].map(lambda u: safe_url(u) or "")
-st.dataframe(
-    view,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "nom": "Nom", "type_structure": "Type", "cercle": "Cercle", "thematiques": "Thématiques", "commune_lieu": "Commune",
-        "code_departement": "Dép.", "site_web": st.column_config.LinkColumn("Site web"), "presentation_resume": "Présentation",
-    },
-)
-st.download_button("Télécharger ces acteurs (CSV)", csv_bytes(table), file_name="acteurs_csti_occitanie.csv", mime="text/csv")
+st.iframe(url, height=700, alt=TITLE)
 
-with st.expander("Intégrer la carte à un site"):
-    url = get_settings().public_url or "https://exemple.org/carte-csti/index.html"
+with st.sidebar.expander("Intégrer la carte à un site"):
+    site = get_settings().public_url or "https://exemple.org/carte-csti/index.html"
     st.markdown(
         "La carte publiée en site statique (`python -m geodata publish -o DOSSIER`, à déposer sur n'importe quel serveur web) "
         "s'intègre dans une page du site du réseau avec ce code :"
     )
     st.code(
-        f'<iframe src="{escape_text(url)}" title="Carte de la culture scientifique en Occitanie" '
+        f'<iframe src="{escape_text(site)}" title="Carte de la culture scientifique en Occitanie" '
         'width="100%" height="600" style="border:0" loading="lazy"></iframe>',
         language="html",
     )

@@ -1,4 +1,4 @@
-"""The public map: compact payload, no CDN, hostile text never reaches the page as markup."""
+"""The public map: compact payload, the client's files (render tests), no CDN, hostile text never reaches the page as markup."""
 
 from __future__ import annotations
 
@@ -11,22 +11,31 @@ import pytest
 
 from cartography.actors_map import (
     actor_payload,
-    actors_map,
+    actors_page,
+    client_config,
     embedded_payload,
     embedded_strings,
     js_json,
     map_html,
     pack,
+    page_data,
+    places_payload,
     unpack,
 )
-from cartography.assets import install_assets
+from cartography.assets import CLIENT_DIR, NPM, NpmPackage, install_assets, integrity_of, npm_file
 from cartography.base import base_map, communes_outlines_geojson
 from geodata.actors import placed_mask
 from geodata.directory import load_directory
+from geodata.errors import GeodataError
 from geodata.settings import get_settings
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile_actors.csv"
 CDN = re.compile(r"(cdn\.jsdelivr|cdnjs|unpkg|code\.jquery|bootstrapcdn|netdna|googleapis)", re.I)
+
+
+def page(actors, departements=None, **config) -> str:
+    """The map page as the static site writes it (local files under ``vendor``)."""
+    return actors_page(actors, departements, config=client_config(mode=config.pop("mode", "site"), **config), vendor="vendor", client="")
 
 
 @pytest.fixture(scope="module")
@@ -82,24 +91,22 @@ def test_payload_has_no_private_field(reference):
 
     actors = gpd.GeoDataFrame({"nom": ["A"], "type_structure": ["association"], "famille": ["cercle1"], "contact_email": ["secret@x.fr"],
                                "contact_telephone": ["0600000000"]}, geometry=[Point(1.44, 43.6)], crs="EPSG:4326")
-    html = map_html(actors_map(actors, reference.departements))
+    html = page(actors, reference.departements)
     assert "secret@x.fr" not in html and "0600000000" not in html
 
 
 def test_hostile_text_never_appears_raw_in_the_page(hostile, reference):
-    html = map_html(actors_map(hostile, reference.departements, controls=True, permalink="hash"))
-    script_part = html[html.index("(function () {\n  var map"):]
+    html = page(hostile, reference.departements)
     for needle in ("<script>window", "<img src=x", "<svg onload", "</script><script>", "<!-- commentaire", "<b>gras"):
-        assert needle not in script_part, needle
-    # Exactly one data blob, and it parses back to the original names; the strings travel gzipped in base 64.
+        assert needle not in html, needle
+    # Exactly one data block, never executed (JSON), and it parses back to the original names; the strings travel gzipped in base 64.
     assert "window.__pwned" not in html
-    payload = _embedded(html)
+    assert html.count('<script type="application/json" id="csti-data">') == 1
+    payload = page_data(html)
     assert "strings" not in payload and re.fullmatch(r"[A-Za-z0-9+/]*=*", payload["z"])
     assert "<script>window.__pwned = 'script'</script>Club <b>gras</b>" in embedded_strings(payload["z"])
-
-
-def _embedded(html: str) -> dict:
-    return json.loads(re.search(r"var D = (\{.*?\});\n", html).group(1))
+    # Every other script of the page is a file.
+    assert re.findall(r"<script>", html) == []
 
 
 def test_embedded_payload_roundtrip(hostile):
@@ -114,27 +121,70 @@ def test_fifty_thousand_distinct_names_fit_in_two_megabytes(sample, reference):
 
     actors = synthetic_actors(sample, reference.communes, 50_000, unique_names=True)
     assert actors["nom"].nunique() == 50_000
-    html = map_html(actors_map(actors, reference.departements, prefix="vendor"))
+    html = page(actors, reference.departements)
     assert len(html.encode("utf-8")) <= 2_000_000
-    payload = _embedded(html)
+    payload = page_data(html)
     assert payload["count"] == 50_000
     names = embedded_strings(payload["z"])
     assert len(set(names)) >= 50_000  # every name is still sent, only compressed
 
 
 def test_no_cdn_and_local_assets(sample, reference):
-    html = map_html(actors_map(sample, reference.departements, prefix="vendor"))
+    html = page(sample, reference.departements)
     assert not CDN.search(html)
     scripts = re.findall(r'<script src="([^"]+)"', html)
-    assert scripts == ["vendor/leaflet/leaflet.js", "vendor/markercluster/leaflet.markercluster.js"]
+    assert scripts[:2] == ["vendor/leaflet/leaflet.js", "vendor/supercluster/supercluster.min.js"]
+    assert re.fullmatch(r"carte\.js\?v=[0-9a-f]{12}", scripts[2]) and len(scripts) == 3
+    assert re.findall(r'<link rel="stylesheet" href="([^"?]+)', html) == ["vendor/leaflet/leaflet.css", "carte.css"]
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    app = actors_page(sample, reference.departements, config=client_config(mode="app"))
+    assert '"/app/static/vendor/client/carte.js?v=' in app.replace("src=", "") or 'src="/app/static/vendor/client/carte.js?v=' in app
 
 
 def test_installed_assets_exist(tmp_path):
     dest = install_assets(tmp_path / "vendor")
     assert (dest / "leaflet" / "leaflet.js").stat().st_size > 100_000
     assert (dest / "markercluster" / "leaflet.markercluster.js").exists()
+    assert b"Supercluster" in (dest / "supercluster" / "supercluster.min.js").read_bytes()
+    assert (dest / "client" / "carte.js").read_bytes() == (CLIENT_DIR / "carte.js").read_bytes()
     assert install_assets(tmp_path / "vendor") == dest  # idempotent
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_npm_file_checks_the_integrity_then_caches(tmp_path, monkeypatch):
+    good = _tarball({"dist/x.js": b"console.log(1)"})
+    monkeypatch.setitem(NPM, "x", NpmPackage("x", "1.0.0", integrity_of(good), "dist/x.js"))
+    fetched = []
+
+    def fetch(url):
+        fetched.append(url)
+        return good
+
+    assert npm_file("x", cache=tmp_path, fetch=fetch) == b"console.log(1)"
+    assert fetched == ["https://registry.npmjs.org/x/-/x-1.0.0.tgz"]
+    assert npm_file("x", cache=tmp_path, fetch=lambda url: pytest.fail("downloaded twice")) == b"console.log(1)"
+    # A tarball of another hash is refused, and not kept.
+    monkeypatch.setitem(NPM, "y", NpmPackage("y", "1.0.0", integrity_of(good), "dist/x.js"))
+    with pytest.raises(GeodataError, match="empreinte"):
+        npm_file("y", cache=tmp_path, fetch=lambda url: _tarball({"dist/x.js": b"alert(1)"}))
+    assert not (tmp_path / "y-1.0.0.tgz").exists()
+
+
+def test_pinned_npm_packages():
+    assert NPM["supercluster"].version == "8.0.1" and NPM["supercluster"].integrity.startswith("sha512-IiOea5")
+    assert NPM["axe-core"].integrity.startswith("sha512-")
 
 
 def test_base_map_is_stable_for_other_maps(reference):
@@ -144,17 +194,58 @@ def test_base_map_is_stable_for_other_maps(reference):
     assert "fitBounds" in html
 
 
-def test_permalink_modes(sample, reference):
-    parent = map_html(actors_map(sample, reference.departements, permalink="parent", location=(43.6, 3.9), zoom=9))
-    assert "window.parent" in parent and "searchParams.set('z'" in parent
-    assert "fitBounds([[42.33" not in parent.replace(" ", "")
-    with pytest.raises(ValueError, match="permalink"):
-        actors_map(sample, reference.departements, permalink="cookie")
+def test_client_modes_and_settings(sample, reference):
+    with pytest.raises(ValueError, match="mode"):
+        client_config(mode="cookie")
+    cfg = page_data(page(sample, reference.departements, mode="app", report_email="erreurs@exemple.org", note="Données d'exemple"))["cfg"]
+    assert cfg["mode"] == "app" and cfg["reportEmail"] == "erreurs@exemple.org" and cfg["note"] == "Données d'exemple"
+    # Every base layer, "Aucun fond" included, is a choice of the client (the map itself carries maxZoom).
+    assert [b["key"] for b in cfg["bases"]] == ["plan_ign", "osm", "aucun"] and cfg["bases"][2]["url"] is None
 
 
 def test_empty_selection_still_renders(sample, reference):
-    html = map_html(actors_map(sample.iloc[0:0], reference.departements))
-    assert '"count":0' in html
+    html = page(sample.iloc[0:0], reference.departements)
+    assert page_data(html)["count"] == 0
+
+
+def test_places_are_communes_with_postcodes(reference):
+    places = places_payload(reference.communes, reference.codes_postaux)
+    assert len(places) == len(reference.communes)
+    by_name = {p[0]: p for p in places}
+    toulouse = by_name["Toulouse"]
+    assert "31000" in toulouse[1].split() and "31500" in toulouse[1].split()
+    assert 43.5 < toulouse[2] < 43.7 and 1.3 < toulouse[3] < 1.6
+    assert "L'Union" in by_name
+
+
+def test_page_template_is_filled(sample, reference):
+    html = page(sample, reference.departements)
+    assert "__CSTI_" not in html
+    assert html.startswith("<!DOCTYPE html>\n<html lang=\"fr\">")
+    # The skip link is the first thing a keyboard reaches; every control has a French label.
+    body = html[html.index("<body>"):]
+    assert re.search(r"<(a|button|input|select)\b", body).group(0) == "<a" and "Aller à la liste des acteurs" in body
+    for label in ("Filtres", "Liste", "Autour de moi", "Réinitialiser", "Télécharger la sélection (CSV)", "Précédent", "Suivant", "Trier par"):
+        assert label in body, label
+    assert 'id="csti-search"' in body and 'for="csti-search"' in body
+
+
+def test_client_script_builds_no_markup_from_data():
+    js = (CLIENT_DIR / "carte.js").read_text(encoding="utf-8")
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "document.write" not in js and "eval(" not in js
+    assert "textContent" in js
+    assert "zoomInTitle: 'Zoom avant'" in js and "zoomOutTitle: 'Zoom arrière'" in js
+    assert "maxZoom: 18" in js  # without it, "Aucun fond" breaks the map
+    assert "preventScroll: true" in js  # focusing the map must not scroll the page (the first click was lost)
+    # The only addresses written in the client: OpenStreetMap's directions and Leaflet's credit link.
+    assert set(re.findall(r"https?://[^'\"/]+", js)) == {"https://www.openstreetmap.org", "https://leafletjs.com"}
+
+
+def test_client_stylesheet_is_phone_first():
+    css = (CLIENT_DIR / "carte.css").read_text(encoding="utf-8")
+    assert css.count("{") == css.count("}")
+    assert "@media (max-width: 699px)" in css and ".csti-panel-card" in css and ".csti-dot::after" in css
+    assert "url(" not in css and "@import" not in css  # nothing fetched from elsewhere
 
 
 def test_commune_outlines_are_light_geojson(reference):

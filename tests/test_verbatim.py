@@ -16,7 +16,7 @@ import pytest
 import streamlit as st
 from shapely.geometry import box
 
-from cartography.actors_map import actors_map, embedded_strings, map_html
+from cartography.actors_map import actors_page, client_config, embedded_strings, map_html, page_data
 from cartography.base import base_map
 from cartography.choropleth import choropleth_map
 from cartography.coverage_map import coverage_map
@@ -104,9 +104,9 @@ def test_every_folium_element_carries_payloads_as_typed():
 def test_public_map(hostile, reference):
     departements = reference.departements.copy()
     departements["nom"] = ALL
-    html = map_html(actors_map(hostile, departements, controls=True, permalink="hash", data_url="acteurs.geojson"))
-    assert_literal(html)  # department outlines
-    strings = embedded_strings(json.loads(re.search(r"var D = (\{.*?\});\n", html).group(1))["z"])
+    html = actors_page(hostile, departements, config=client_config(mode="site"))
+    assert_literal(html)  # department names
+    strings = embedded_strings(page_data(html)["z"])
     for name in hostile["nom"]:
         assert name.strip() in strings
 
@@ -180,7 +180,14 @@ def test_public_pages(hostile_app, page):
     text = all_text(at)
     assert "SSTI-49-END" not in text and "TemplateSyntaxError" not in text and "Traceback" not in text
     if page == "pages/carte.py":
-        assert SEVEN in text  # the table of actors
+        # The map page the app wrote for its iframe (the same client as the static site): names as typed, never evaluated.
+        from cartography.assets import ROOT
+
+        src = re.search(r"/app/static/(vendor/carte/carte-[0-9a-f]+\.html)", text).group(1)
+        html = (ROOT / "static" / src).read_text(encoding="utf-8")
+        assert_literal(html)  # themes travel as plain JSON
+        strings = embedded_strings(page_data(html)["z"])
+        assert any(SEVEN in s for s in strings) and not any("SSTI-49-END" in s for s in strings)
 
 
 def test_coverage_page_with_a_hostile_directory_and_what_if_name(hostile_app):

@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from cartography.publish import TITLE, publish_site
+    from cartography.publish import TITLE, publish_site, sample_note
     from geodata.directory import load_directory
     from geodata.reference import load_reference
     from geodata.settings import get_settings
@@ -21,7 +21,8 @@ def run(args) -> int:
     settings = get_settings()
     ref = load_reference(settings=settings)
     actors = load_directory(settings=settings, reference=ref)
-    pub = publish_site(args.output, actors, ref.departements, ref.communes, title=args.titre or TITLE)
+    pub = publish_site(args.output, actors, ref.departements, ref.communes, title=args.titre or TITLE, codes_postaux=ref.codes_postaux,
+                       note=sample_note(actors, settings), settings=settings)
     print(f"Site publié dans {pub.directory} : {pub.placed} acteurs sur la carte ({pub.actors} dans l'annuaire).")
     for f in pub.files:
         print(f"  {f.name}  {f.stat().st_size / 1024:.0f} Kio")

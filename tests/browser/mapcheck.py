@@ -1,14 +1,14 @@
-"""What the browser tests read from a rendered map (a Playwright ``Frame`` or ``Page``)."""
+"""What the browser tests read from the public map client (a Playwright ``Frame`` or ``Page``)."""
 
 from __future__ import annotations
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-#: Actors shown in a document (clusters' counts plus single markers), or -1 while Leaflet or markercluster
-#: animates a zoom: during that animation the old and the new clusters are both in the page and would be counted twice.
+#: Actors shown in a document (clusters' counts plus single markers), or -1 while Leaflet animates a zoom:
+#: during that animation the old and the new markers are both in the page and would be counted twice.
 COUNT_IN_JS = """(d) => {
-  if (d.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')) { return -1; }
-  const clusters = [...d.querySelectorAll('.marker-cluster span')].map(e => parseInt(e.textContent, 10));
+  if (d.querySelector('.leaflet-zoom-anim')) { return -1; }
+  const clusters = [...d.querySelectorAll('.csti-cluster span')].map(e => parseInt(e.textContent.replace(/\\D/g, ''), 10));
   return clusters.reduce((a, b) => a + b, 0) + d.querySelectorAll('.csti-marker').length;
 }"""
 
@@ -28,6 +28,8 @@ OUTLINES_JS = """() => {
   return {departements, painted};
 }"""
 
+CARD = "#csti-card:not([hidden]) .csti-name"
+
 
 def wait_for_markers(frame, expected: int | None = None, timeout: float = 30_000) -> int:
     """Wait until the map shows markers (and, if given, exactly ``expected`` actors); return the count shown.
@@ -35,7 +37,7 @@ def wait_for_markers(frame, expected: int | None = None, timeout: float = 30_000
     The count returned is the one read when the wait ended, outside any zoom animation (a later read could
     land in an animation started in between, such as the refit once the frame has its size).
     """
-    frame.wait_for_selector(".folium-map[data-csti-shown]", timeout=timeout)
+    frame.wait_for_selector("#csti-map[data-csti-shown]", state="attached", timeout=timeout)
     target = "n > 0" if expected is None else f"n === {int(expected)}"
     handle = frame.wait_for_function(f"() => {{ const n = ({COUNT_JS})(); return {target} ? {{n}} : false; }}", timeout=timeout)
     return int(handle.json_value()["n"])
@@ -45,24 +47,33 @@ def outlines(frame) -> dict:
     return frame.evaluate(OUTLINES_JS)
 
 
-def open_popups(frame) -> list[dict]:
-    """Click every single marker in view; return the text of each popup's name and its link targets."""
+def card(frame) -> dict:
+    """The open card: its name, its markup, its links."""
+    frame.wait_for_selector(CARD)
+    return frame.evaluate("""() => ({
+      name: document.querySelector('#csti-card .csti-name').textContent,
+      id: document.querySelector('#csti-card').getAttribute('data-acteur'),
+      html: document.querySelector('#csti-card').innerHTML,
+      links: [...document.querySelectorAll('#csti-card a')].map(a => a.getAttribute('href')),
+    })""")
+
+
+def close_card(frame) -> None:
+    frame.click("#csti-card .csti-close")
+    frame.wait_for_selector("#csti-card", state="hidden")
+
+
+def open_cards(frame, *, tap: bool = False) -> list[dict]:
+    """Click (or tap) every single marker in view; return what each card shows."""
     out = []
     n = frame.locator(".csti-marker").count()
     for i in range(n):
         marker = frame.locator(".csti-marker").nth(i)
         try:
-            marker.click(timeout=3_000)
-        except PlaywrightTimeout:  # covered by the legend or a control: fire Leaflet's click on that marker
-            marker.evaluate("""icon => {
-              const m = window.cstiMap.markers.find(x => x._icon === icon);
-              m.fire('click', {latlng: m.getLatLng()}, true);
-            }""")
-        frame.wait_for_selector(".leaflet-popup-content .csti-name")
-        out.append(frame.evaluate("""() => ({
-          name: document.querySelector('.leaflet-popup-content .csti-name').textContent,
-          html: document.querySelector('.leaflet-popup-content').innerHTML,
-          links: [...document.querySelectorAll('.leaflet-popup-content a')].map(a => a.getAttribute('href')),
-        })"""))
-        frame.evaluate("() => window.cstiMap.map.closePopup()")
+            marker.tap(timeout=3_000) if tap else marker.click(timeout=3_000)
+        except PlaywrightTimeout:  # covered by a panel or a control: press Enter on it (the keyboard path of the same card)
+            marker.focus()
+            marker.press("Enter")
+        out.append(card(frame))
+        close_card(frame)
     return out

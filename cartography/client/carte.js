@@ -1,0 +1,826 @@
+/* The public map of the CSTI directory: one client for the app's Carte page and the static site.
+ *
+ * The page carries the data as one JSON block (<script type="application/json" id="csti-data">,
+ * never executed): packed integer columns and a gzipped string table (see cartography/actors_map.py).
+ * Filtering, search, the list, the cards and the CSV download all run here, in the browser.
+ * Every text that comes from data is set with textContent, never parsed as HTML; links pass
+ * safeUrl, the same rule as cartography/escape.py safe_url (tests/browser/test_map_rules.py).
+ */
+(function () {
+  'use strict';
+
+  // ---- Rules shared with the Python code (one rule each; a browser test proves they agree) ----------
+
+  // Python's str.isspace() characters (str.strip() removes them, safe_url refuses them inside a URL).
+  var PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+  function pyStrip(text) {
+    var a = 0, b = text.length;
+    while (a < b && PY_SPACE.test(text.charAt(a))) { a++; }
+    while (b > a && PY_SPACE.test(text.charAt(b - 1))) { b--; }
+    return text.slice(a, b);
+  }
+
+  /** The URL when it is a plain http(s) address with a host, else null (mirror of escape.safe_url). */
+  function safeUrl(value) {
+    if (value === null || value === undefined) { return null; }
+    var text = pyStrip(String(value));
+    if (!text) { return null; }
+    for (var i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) < 32 || PY_SPACE.test(text.charAt(i))) { return null; }
+    }
+    var m = /^([A-Za-z][A-Za-z0-9+.\-]*):/.exec(text);
+    if (!m) { return null; }
+    var scheme = m[1].toLowerCase();
+    if (scheme !== 'http' && scheme !== 'https') { return null; }
+    var rest = text.slice(m[0].length);
+    if (rest.slice(0, 2) !== '//') { return null; }
+    var netloc = rest.slice(2).split(/[\/?#]/)[0];
+    if (!netloc) { return null; }
+    var open = netloc.indexOf('['), close = netloc.indexOf(']');
+    if ((open >= 0) !== (close >= 0)) { return null; }
+    if (open >= 0) {  // a bracketed host must be an IPv6 address (urlsplit checks it too)
+      var host = netloc.slice(open + 1, close);
+      if (!/^[0-9A-Fa-f:.]+$/.test(host) || host.indexOf(':') < 0) { return null; }
+    }
+    return text;
+  }
+
+  // A cell starting with one of these runs as a formula in a spreadsheet (geodata/spreadsheet.py).
+  var FORMULA_START = ['=', '+', '-', '@', '\t', '\r'];
+  var PLAIN_NUMBER = /^[+-]?\d+(?:[.,]\d+)?$/;
+
+  /** A text cell that would run as a formula, prefixed with an apostrophe (mirror of neutralise_value). */
+  function csvCell(value) {
+    if (typeof value === 'string' && FORMULA_START.indexOf(value.charAt(0)) >= 0 && value.length && !PLAIN_NUMBER.test(value)) {
+      return "'" + value;
+    }
+    return value;
+  }
+
+  var NUMBER = new Intl.NumberFormat('fr-FR', {minimumFractionDigits: 1, maximumFractionDigits: 1});
+
+  /** "à 850 m", "à 3,2 km" (French number format). */
+  function distanceLabel(metres) {
+    if (metres < 1000) { return 'à ' + Math.round(metres) + ' m'; }
+    return 'à ' + NUMBER.format(metres / 1000).replace(/\u202f|\u00a0/g, '\u00a0') + ' km';
+  }
+
+  /** "0 acteur affiché", "1 acteur affiché", "2 acteurs affichés" (French: the plural starts at 2). */
+  function plural(n, one, many) {
+    return n.toLocaleString('fr-FR') + ' ' + (n >= 2 ? many : one);
+  }
+
+  window.cstiRules = {safeUrl: safeUrl, csvCell: csvCell, distanceLabel: distanceLabel, plural: plural};
+
+  var dataBlock = document.getElementById('csti-data');
+  if (!dataBlock || typeof L === 'undefined') { return; }  // loaded for its rules only (tests)
+
+  // ---- Small helpers ---------------------------------------------------------------------------------
+
+  var ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', B64 = new Int32Array(128);
+  for (var a = 0; a < 64; a++) { B64[ALPHA.charCodeAt(a)] = a; }
+
+  function unpack(p) {  // [width, offset, fixed-width base-64 digits] -> Int32Array (see actors_map.pack)
+    var w = p[0], off = p[1], s = p[2], out = new Int32Array(s.length / w);
+    for (var i = 0, pos = 0; i < out.length; i++) {
+      var v = 0;
+      for (var j = 0; j < w; j++, pos++) { v = v * 64 + B64[s.charCodeAt(pos)]; }
+      out[i] = v + off;
+    }
+    return out;
+  }
+
+  function inflate(b64) {  // gzipped JSON in base 64 -> value (native DecompressionStream, no library)
+    return Promise.resolve().then(function () {
+      var bin = atob(b64), bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+      return new Response(stream).text();
+    }).then(JSON.parse);
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = text; }
+    return e;
+  }
+
+  function $(id) { return document.getElementById(id); }
+
+  function norm(s) { return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(); }
+
+  function metresBetween(lat1, lon1, lat2, lon2) {  // haversine, good to a few metres at this scale
+    var r = Math.PI / 180, dLat = (lat2 - lat1) * r, dLon = (lon2 - lon1) * r;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 12742000 * Math.asin(Math.min(1, Math.sqrt(h)));
+  }
+
+  function debounce(fn, ms) {
+    var t = null;
+    var call = function () { clearTimeout(t); t = setTimeout(fn, ms); };
+    call.cancel = function () { clearTimeout(t); };
+    return call;
+  }
+
+  // ---- Data --------------------------------------------------------------------------------------------
+
+  var D = JSON.parse(dataBlock.textContent), cfg = D.cfg, N = D.count, k = 1 / D.scale;
+  ['lat', 'lon', 't', 'f', 'd', 'n', 'c', 's', 'u', 'i', 'h'].forEach(function (key) { D[key] = unpack(D[key]); });
+  var LAT = new Float64Array(N), LON = new Float64Array(N);
+  for (var p = 0; p < N; p++) { LAT[p] = D.lat[p] * k; LON[p] = D.lon[p] * k; }
+  var S = null, PLACES = [], hay = null, themesOf = null, nameRank = null;
+  var isApp = cfg.mode === 'app';
+  var narrow = window.matchMedia('(max-width: 699px)'), canHover = window.matchMedia('(hover: hover)');
+
+  // ---- The URL state: the page's hash (site) or the embedding app page's query string (app) -------------
+
+  function hostWindow() {
+    if (!isApp) { return window; }
+    try { void window.parent.location.href; return window.parent; } catch (err) { return window; }
+  }
+
+  function readState() {
+    var w = hostWindow(), text = isApp ? w.location.search.slice(1) : w.location.hash.slice(1);
+    var old = /^([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(text);  // links of the first site: #zoom/lat/lon
+    if (old) { text = 'z=' + old[1] + '&lat=' + old[2] + '&lon=' + old[3]; }
+    return new URLSearchParams(text);
+  }
+
+  var initial = readState();
+
+  function writeState() {
+    if (!S) { return; }  // nothing to keep before the data is in
+    var w = hostWindow(), params = isApp ? new URLSearchParams(w.location.search.slice(1)) : new URLSearchParams();
+    ['z', 'lat', 'lon', 'fond', 'acteur', 'q', 'type', 'cercle', 'dep', 'theme'].forEach(function (key) { params.delete(key); });
+    var c = map.getCenter();
+    params.set('z', String(+map.getZoom().toFixed(2)));
+    params.set('lat', c.lat.toFixed(4));
+    params.set('lon', c.lng.toFixed(4));
+    if (baseKey !== cfg.base) { params.set('fond', baseKey); }
+    if (current >= 0) { params.set('acteur', S[D.i[current]]); }
+    if (state.q) { params.set('q', state.qText); }
+    state.types.forEach(function (j) { params.append('type', D.types[j].key); });
+    state.fams.forEach(function (j) { params.append('cercle', D.families[j].key); });
+    if (state.dep >= 0) { params.set('dep', D.depts[state.dep]); }
+    if (state.theme >= 0) { params.set('theme', D.themes[state.theme]); }
+    try {
+      var u = new URL(w.location.href);
+      if (isApp) { u.search = params.toString(); } else { u.hash = params.toString(); }
+      w.history.replaceState(w.history.state, '', u.toString());
+    } catch (err) { /* a sandboxed frame: no permalink */ }
+  }
+
+  function actorLink(i) {
+    var w = hostWindow(), u = new URL(w.location.href);
+    if (isApp) { u.search = 'acteur=' + encodeURIComponent(S[D.i[i]]); u.hash = ''; } else { u.hash = 'acteur=' + encodeURIComponent(S[D.i[i]]); }
+    return u.toString();
+  }
+
+  // ---- The map -------------------------------------------------------------------------------------------
+
+  var mapEl = $('csti-map');
+  var map = L.map(mapEl, {zoomControl: false, maxZoom: 18, minZoom: 5, zoomSnap: 0.25, preferCanvas: true, attributionControl: true});
+  // Focusing the map must not scroll the embedding page (the first click on the map was lost to that scroll).
+  mapEl.focus = function () { HTMLElement.prototype.focus.call(mapEl, {preventScroll: true}); };
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Bibliothèque de cartes Leaflet">Leaflet</a>');
+  L.control.zoom({position: 'bottomright', zoomInTitle: 'Zoom avant', zoomOutTitle: 'Zoom arrière'}).addTo(map);
+  L.control.scale({position: 'bottomleft', imperial: false}).addTo(map);
+
+  var bases = {}, baseKey = cfg.base, baseByKey = {};
+  cfg.bases.forEach(function (b) {
+    var layer = b.url ? L.tileLayer(b.url, {attribution: b.attribution, maxZoom: 18}) : L.layerGroup();
+    layer._cstiKey = b.key;
+    bases[b.label] = layer;
+    baseByKey[b.key] = layer;
+  });
+  if (baseByKey[initial.get('fond')]) { baseKey = initial.get('fond'); }
+  baseByKey[baseKey].addTo(map);
+  var layers = L.control.layers(bases, null, {position: 'bottomright', collapsed: true}).addTo(map);
+  var toggle = layers.getContainer().querySelector('.leaflet-control-layers-toggle');
+  toggle.title = 'Fonds de carte';
+  toggle.setAttribute('aria-label', 'Choisir le fond de carte');
+  map.on('baselayerchange', function (e) { baseKey = e.layer._cstiKey; writeState(); });
+
+  var touched = false, viewSet = false;
+  var z0 = parseFloat(initial.get('z')), lat0 = parseFloat(initial.get('lat')), lon0 = parseFloat(initial.get('lon'));
+  if (isFinite(z0) && isFinite(lat0) && isFinite(lon0) && z0 >= 0 && z0 <= 18 && Math.abs(lat0) <= 90 && Math.abs(lon0) <= 180) {
+    map.setView([lat0, lon0], z0);
+    viewSet = true;
+  } else {
+    map.fitBounds(cfg.bounds, {animate: false});
+  }
+  // The frame gets its final size after the page ran: fit the region again until the visitor moves the map.
+  ['mousedown', 'wheel', 'touchstart', 'keydown'].forEach(function (t) { mapEl.addEventListener(t, function () { touched = true; }, {passive: true}); });
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      map.invalidateSize();
+      if (!touched && !viewSet && mapEl.clientHeight > 0) { map.fitBounds(cfg.bounds, {animate: false}); }
+    }).observe(mapEl);
+  }
+
+  // ---- Filters ------------------------------------------------------------------------------------------
+
+  var state = {qText: '', q: '', types: [], fams: [], dep: -1, theme: -1};
+  (function fromUrl() {
+    var q = initial.get('q') || '';
+    state.qText = q; state.q = norm(q.trim());
+    initial.getAll('type').forEach(function (key) { D.types.forEach(function (t, j) { if (t.key === key && state.types.indexOf(j) < 0) { state.types.push(j); } }); });
+    initial.getAll('cercle').forEach(function (key) { D.families.forEach(function (f, j) { if (f.key === key && state.fams.indexOf(j) < 0) { state.fams.push(j); } }); });
+    state.dep = D.depts.indexOf(initial.get('dep') || '\u0000');
+    state.theme = D.themes.indexOf(initial.get('theme') || '\u0000');
+  })();
+
+  function fails(i) {  // bit mask of the filters actor i fails: 1 text, 2 type, 4 family, 8 department, 16 theme
+    var m = 0;
+    if (state.q && hay[D.n[i]].indexOf(state.q) < 0 && hay[D.c[i]].indexOf(state.q) < 0) { m |= 1; }
+    if (state.types.length && state.types.indexOf(D.t[i]) < 0) { m |= 2; }
+    if (state.fams.length && state.fams.indexOf(D.f[i]) < 0) { m |= 4; }
+    if (state.dep >= 0 && D.d[i] !== state.dep) { m |= 8; }
+    if (state.theme >= 0 && themesOf[D.h[i]].indexOf(state.theme) < 0) { m |= 16; }
+    return m;
+  }
+
+  var sel = new Int32Array(0), counts = null, index = null;
+
+  function applyFilters() {
+    // One pass: the selection, and per option the count it would have (every other filter applied).
+    var out = new Int32Array(N), n = 0;
+    var ct = new Int32Array(D.types.length), cf = new Int32Array(D.families.length), cd = new Int32Array(D.depts.length), ch = new Int32Array(D.themes.length);
+    for (var i = 0; i < N; i++) {
+      var m = fails(i);
+      if (m === 0) { out[n++] = i; }
+      if ((m & ~2) === 0) { ct[D.t[i]]++; }
+      if ((m & ~4) === 0) { cf[D.f[i]]++; }
+      if ((m & ~8) === 0) { cd[D.d[i]]++; }
+      if ((m & ~16) === 0) { var th = themesOf[D.h[i]]; for (var j = 0; j < th.length; j++) { ch[th[j]]++; } }
+    }
+    sel = out.subarray(0, n);
+    counts = {t: ct, f: cf, d: cd, h: ch};
+    var points = new Array(n);
+    for (var q = 0; q < n; q++) {
+      var a = sel[q];
+      points[q] = {type: 'Feature', properties: {i: a}, geometry: {type: 'Point', coordinates: [LON[a], LAT[a]]}};
+    }
+    index = new Supercluster({radius: 60, maxZoom: 16, minPoints: 2}).load(points);
+    renderFilterCounts();
+    draw();
+    writeState();
+  }
+
+  function isFiltered() { return !!(state.q || state.types.length || state.fams.length || state.dep >= 0 || state.theme >= 0); }
+
+  function resetFilters() {
+    state.qText = ''; state.q = ''; state.types = []; state.fams = []; state.dep = -1; state.theme = -1;
+    searchBox.value = '';
+    syncFilterInputs();
+    applyFilters();
+  }
+
+  // ---- Markers: supercluster gives the clusters and points of the view; only those are drawn --------------
+
+  var drawn = L.layerGroup().addTo(map), markerOf = {};
+
+  function actorMarker(i) {
+    var t = D.types[D.t[i]], f = D.families[D.f[i]];
+    var dot = el('span', 'csti-dot');
+    dot.style.background = t.color;
+    dot.style.borderColor = f.color;
+    dot.setAttribute('data-l', t.letter);
+    var m = L.marker([LAT[i], LON[i]], {icon: L.divIcon({className: 'csti-marker', html: dot, iconSize: [24, 24], iconAnchor: [12, 12]}), keyboard: true});
+    m._csti = i;
+    m.on('click', function () { openCard(i, {}); });
+    m.on('add', function () {
+      var icon = m.getElement();
+      icon.setAttribute('role', 'button');
+      icon.setAttribute('aria-label', S[D.n[i]] + ' – ' + t.label + (S[D.c[i]] ? ', ' + S[D.c[i]] : '') + ' : ouvrir la fiche');
+      icon.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); e.stopPropagation(); openCard(i, {focus: true}); }
+      });
+      if (i === current) { icon.classList.add('csti-current'); }
+    });
+    if (canHover.matches) { m.bindTooltip(el('span', 'csti-tip', S[D.n[i]]), {direction: 'top', offset: [0, -10]}); }  // a tap opens the card
+    return m;
+  }
+
+  function clusterMarker(feature) {
+    var n = feature.properties.point_count, c = feature.geometry.coordinates, id = feature.properties.cluster_id;
+    var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
+    var body = el('span', null, n.toLocaleString('fr-FR'));
+    var m = L.marker([c[1], c[0]], {icon: L.divIcon({className: 'csti-cluster', html: body, iconSize: [size, size]}), keyboard: true});
+    function expand() {
+      var z = Math.min(index.getClusterExpansionZoom(id), map.getMaxZoom());
+      touched = true;
+      map.setView([c[1], c[0]], Math.max(z, map.getZoom() + 1));
+    }
+    m.on('click', expand);
+    m.on('add', function () {
+      var icon = m.getElement();
+      icon.setAttribute('role', 'button');
+      icon.setAttribute('aria-label', 'Groupe de ' + plural(n, 'acteur', 'acteurs') + ' : zoomer');
+      icon.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); e.stopPropagation(); expand(); }
+      });
+    });
+    return m;
+  }
+
+  function draw() {
+    if (!index) { return; }
+    var b = map.getBounds(), z = Math.floor(map.getZoom());
+    var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
+    var items = index.getClusters([west, Math.max(-85, b.getSouth()), east, Math.min(85, b.getNorth())], z);
+    drawn.clearLayers();
+    markerOf = {};
+    for (var j = 0; j < items.length; j++) {
+      var f = items[j];
+      if (f.properties.cluster) { drawn.addLayer(clusterMarker(f)); } else {
+        var m = actorMarker(f.properties.i);
+        markerOf[f.properties.i] = m;
+        drawn.addLayer(m);
+      }
+    }
+    mapEl.setAttribute('data-csti-total', String(N));
+    mapEl.setAttribute('data-csti-shown', String(sel.length));
+    renderStatus();
+    renderList();
+  }
+
+  map.on('moveend', function () { draw(); writeState(); });
+
+  // ---- Outlines: departments always, communes from zoom 10 (fetched once, when first needed) -----------------
+
+  var communes = null, loadingCommunes = false;
+  function communeOutlines() {
+    if (!cfg.communesUrl) { return; }
+    if (map.getZoom() >= 10) {
+      if (communes) { if (!map.hasLayer(communes)) { communes.addTo(map); } return; }
+      if (loadingCommunes) { return; }
+      loadingCommunes = true;
+      fetch(cfg.communesUrl).then(function (r) { return r.json(); }).then(function (j) {
+        communes = L.geoJSON(j, {interactive: false, style: {color: '#78909c', weight: 0.8, fill: false}});
+        communeOutlines();
+      }).catch(function () { loadingCommunes = false; });
+    } else if (communes && map.hasLayer(communes)) { map.removeLayer(communes); }
+  }
+  map.on('zoomend', communeOutlines);
+
+  // ---- Status line, legend, sample note ---------------------------------------------------------------------
+
+  var resetBtn = $('csti-reset');
+
+  function renderStatus() {
+    var n = sel.length;
+    $('csti-count').textContent = plural(n, 'acteur affiché', 'acteurs affichés');
+    resetBtn.hidden = !isFiltered();
+    var badge = $('csti-filter-badge'), active = (state.q ? 1 : 0) + state.types.length + state.fams.length + (state.dep >= 0) + (state.theme >= 0);
+    badge.textContent = active ? String(active) : '';
+    badge.hidden = !active;
+    var empty = $('csti-empty');
+    if (n === 0 && N > 0) {
+      var why = [];
+      if (state.q) { why.push('le texte « ' + state.qText + ' »'); }
+      if (state.types.length) { why.push('le type'); }
+      if (state.fams.length) { why.push('le cercle'); }
+      if (state.dep >= 0) { why.push('le département'); }
+      if (state.theme >= 0) { why.push('la thématique'); }
+      $('csti-empty-text').textContent = 'Aucun acteur ne correspond à ' + why.join(', ') + '. Élargissez la recherche : retirez un filtre ou réinitialisez.';
+      empty.hidden = false;
+    } else {
+      empty.hidden = true;
+    }
+  }
+
+  if (cfg.note) {
+    var note = $('csti-note');
+    note.textContent = cfg.note;
+    note.hidden = false;
+  }
+
+  var legend = L.control({position: 'bottomleft'});
+  legend.onAdd = function () {
+    var d = el('details', 'csti-legend');
+    d.appendChild(el('summary', null, 'Légende'));
+    D.types.forEach(function (t) {
+      var row = el('div', 'csti-legend-row'), dot = el('span', 'csti-dot');
+      dot.style.background = t.color;
+      dot.setAttribute('data-l', t.letter);
+      dot.setAttribute('aria-hidden', 'true');
+      row.appendChild(dot);
+      row.appendChild(document.createTextNode(' ' + t.label));
+      d.appendChild(row);
+    });
+    d.open = !narrow.matches;
+    L.DomEvent.disableClickPropagation(d);
+    L.DomEvent.disableScrollPropagation(d);
+    return d;
+  };
+  legend.addTo(map);
+
+  // ---- Panels (filters, list, card): side panels on a desktop, bottom sheets on a phone ---------------------
+
+  function showPanel(id, show) {
+    var panel = $(id);
+    if (show && narrow.matches) {  // a phone has room for one sheet at a time
+      ['csti-filters', 'csti-list', 'csti-card'].forEach(function (other) { if (other !== id) { $(other).hidden = true; } });
+    }
+    panel.hidden = !show;
+    var btn = document.querySelector('[aria-controls="' + id + '"]');
+    if (btn) { btn.setAttribute('aria-expanded', String(show)); }
+    mapEl.parentNode.classList.toggle('csti-has-' + id.slice(5), show);
+    if (show && id === 'csti-list') { renderList(); }
+  }
+
+  function togglePanel(id) { showPanel(id, $(id).hidden); }
+
+  $('csti-filters-btn').addEventListener('click', function () { togglePanel('csti-filters'); if (!$('csti-filters').hidden) { $('csti-filters-title').focus(); } });
+  $('csti-list-btn').addEventListener('click', function () { togglePanel('csti-list'); });
+  document.querySelectorAll('[data-close]').forEach(function (b) {
+    b.addEventListener('click', function () { showPanel(b.getAttribute('data-close'), false); if (b.getAttribute('data-close') === 'csti-card') { closeCard(); } });
+  });
+  $('csti-skip').addEventListener('click', function (e) {
+    e.preventDefault();
+    showPanel('csti-list', true);
+    $('csti-list-title').focus();
+  });
+  resetBtn.addEventListener('click', resetFilters);
+  $('csti-empty-reset').addEventListener('click', resetFilters);
+  $('csti-filters-reset').addEventListener('click', resetFilters);
+  if (!narrow.matches) { showPanel('csti-list', true); }
+
+  // ---- The filter panel: checkboxes and selects, each option with its count ----------------------------------
+
+  var typeBoxes = [], famBoxes = [], depSelect = $('csti-dep'), themeSelect = $('csti-theme');
+
+  function checkbox(container, label, onChange) {
+    var row = el('label', 'csti-check'), box = el('input'), text = el('span'), count = el('span', 'csti-n');
+    box.type = 'checkbox';
+    box.addEventListener('change', onChange);
+    text.textContent = label;
+    row.appendChild(box); row.appendChild(text); row.appendChild(count);
+    container.appendChild(row);
+    return {box: box, count: count};
+  }
+
+  function toggleIn(list, j, on) {
+    var at = list.indexOf(j);
+    if (on && at < 0) { list.push(j); }
+    if (!on && at >= 0) { list.splice(at, 1); }
+  }
+
+  D.types.forEach(function (t, j) {
+    typeBoxes.push(checkbox($('csti-types'), t.label, function (e) { toggleIn(state.types, j, e.target.checked); applyFilters(); }));
+  });
+  D.families.forEach(function (f, j) {
+    famBoxes.push(checkbox($('csti-fams'), f.label, function (e) { toggleIn(state.fams, j, e.target.checked); applyFilters(); }));
+  });
+  depSelect.addEventListener('change', function () { state.dep = parseInt(depSelect.value, 10); applyFilters(); });
+  themeSelect.addEventListener('change', function () { state.theme = parseInt(themeSelect.value, 10); applyFilters(); });
+
+  function fillSelect(select, allLabel, labels, countsOf, chosen) {
+    select.replaceChildren();
+    var all = el('option', null, allLabel);
+    all.value = '-1';
+    select.appendChild(all);
+    labels.forEach(function (label, j) {
+      var o = el('option', null, label + ' (' + countsOf[j].toLocaleString('fr-FR') + ')');
+      o.value = String(j);
+      select.appendChild(o);
+    });
+    select.value = String(chosen);
+  }
+
+  function renderFilterCounts() {
+    typeBoxes.forEach(function (b, j) { b.count.textContent = '(' + counts.t[j].toLocaleString('fr-FR') + ')'; });
+    famBoxes.forEach(function (b, j) { b.count.textContent = '(' + counts.f[j].toLocaleString('fr-FR') + ')'; });
+    fillSelect(depSelect, 'Tous les départements', D.depts.map(function (c) { return (D.deptNames[c] ? c + ' – ' + D.deptNames[c] : c); }), counts.d, state.dep);
+    fillSelect(themeSelect, 'Toutes les thématiques', D.themes, counts.h, state.theme);
+  }
+
+  function syncFilterInputs() {
+    typeBoxes.forEach(function (b, j) { b.box.checked = state.types.indexOf(j) >= 0; });
+    famBoxes.forEach(function (b, j) { b.box.checked = state.fams.indexOf(j) >= 0; });
+    depSelect.value = String(state.dep);
+    themeSelect.value = String(state.theme);
+  }
+
+  // ---- Search: actor names and places (communes, postcodes) in one box -----------------------------------
+
+  var searchBox = $('csti-search'), suggest = $('csti-suggest'), options = [], active = -1, origin = null;
+  searchBox.value = state.qText;
+
+  function placeMatches(q) {
+    var out = [];
+    if (!q) { return out; }
+    var digits = /^\d{2,5}$/.test(q);
+    for (var j = 0; j < PLACES.length && out.length < 5; j++) {
+      var pl = PLACES[j];
+      if (digits ? pl.cps.some(function (cp) { return cp.indexOf(q) === 0; }) : pl.key.indexOf(q) === 0) { out.push(pl); }
+    }
+    return out;
+  }
+
+  function actorMatches(q) {
+    var out = [];
+    if (!q) { return out; }
+    for (var i = 0; i < N && out.length < 5; i++) { if (hay[D.n[i]].indexOf(q) >= 0) { out.push(i); } }
+    return out;
+  }
+
+  function closeSuggest() {
+    suggest.hidden = true;
+    searchBox.setAttribute('aria-expanded', 'false');
+    searchBox.removeAttribute('aria-activedescendant');
+    active = -1;
+  }
+
+  function renderSuggest() {
+    var q = norm(searchBox.value.trim());
+    options = [];
+    placeMatches(q).forEach(function (pl) { options.push({place: pl, label: pl.name + ' (' + pl.cps.join(', ') + ')', kind: 'Commune'}); });
+    actorMatches(q).forEach(function (i) { options.push({actor: i, label: S[D.n[i]], kind: S[D.c[i]] || D.types[D.t[i]].label}); });
+    suggest.replaceChildren();
+    if (!options.length) { closeSuggest(); return; }
+    options.forEach(function (o, j) {
+      var li = el('li', 'csti-option');
+      li.id = 'csti-opt-' + j;
+      li.setAttribute('role', 'option');
+      li.appendChild(el('span', 'csti-option-label', o.label));
+      li.appendChild(el('span', 'csti-option-kind', o.kind));
+      li.addEventListener('mousedown', function (e) { e.preventDefault(); choose(j); });
+      suggest.appendChild(li);
+    });
+    suggest.hidden = false;
+    searchBox.setAttribute('aria-expanded', 'true');
+  }
+
+  function highlight(j) {
+    active = j;
+    Array.prototype.forEach.call(suggest.children, function (li, x) { li.setAttribute('aria-selected', String(x === j)); });
+    if (j >= 0) { searchBox.setAttribute('aria-activedescendant', 'csti-opt-' + j); }
+  }
+
+  function setOrigin(lat, lon, label) {
+    origin = {lat: lat, lon: lon, label: label};
+    touched = true;
+    map.setView([lat, lon], 12);
+    $('csti-origin').textContent = 'Distances depuis ' + label;
+    $('csti-origin').hidden = false;
+    $('csti-sort').value = 'distance';
+    renderList();
+  }
+
+  function choose(j) {
+    var o = options[j];
+    applyText.cancel();  // the typed text was a way to find this choice, not a filter
+    closeSuggest();
+    if (o.place) {
+      searchBox.value = o.label;
+      state.qText = ''; state.q = '';
+      applyFilters();
+      setOrigin(o.place.lat, o.place.lon, o.place.name);
+    } else {
+      openCard(o.actor, {pan: true, zoom: 15});
+    }
+  }
+
+  var applyText = debounce(function () {
+    state.qText = searchBox.value.trim();
+    state.q = norm(state.qText);
+    applyFilters();
+  }, 150);
+
+  searchBox.addEventListener('input', function () {
+    if (S) { renderSuggest(); applyText(); }
+  });
+  searchBox.addEventListener('keydown', function (e) {
+    if (e.key === 'ArrowDown' && options.length) { e.preventDefault(); if (suggest.hidden) { renderSuggest(); } highlight((active + 1) % options.length); }
+    else if (e.key === 'ArrowUp' && options.length) { e.preventDefault(); highlight((active - 1 + options.length) % options.length); }
+    else if (e.key === 'Escape') { closeSuggest(); }
+    else if (e.key === 'Enter') {
+      e.preventDefault();
+      if (active >= 0 && !suggest.hidden) { choose(active); return; }
+      applyText.cancel();
+      closeSuggest();
+      state.qText = searchBox.value.trim(); state.q = norm(state.qText);
+      applyFilters();
+      zoomToSelection();
+    }
+  });
+  searchBox.addEventListener('blur', function () { setTimeout(closeSuggest, 100); });
+
+  function zoomToSelection() {  // search results zoom to what they found
+    if (!sel.length || sel.length > 5000) { return; }
+    var b = L.latLngBounds([]);
+    for (var j = 0; j < sel.length; j++) { b.extend([LAT[sel[j]], LON[sel[j]]]); }
+    touched = true;
+    if (sel.length === 1) { map.setView(b.getCenter(), 14); } else { map.fitBounds(b, {padding: [40, 40], maxZoom: 14}); }
+  }
+
+  $('csti-near').addEventListener('click', function () {
+    var msg = $('csti-geo-msg');
+    if (!navigator.geolocation) { msg.textContent = 'Votre navigateur ne donne pas votre position.'; msg.hidden = false; return; }
+    msg.textContent = 'Recherche de votre position…';
+    msg.hidden = false;
+    // The position stays in this page: it is never sent to any server.
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      msg.hidden = true;
+      setOrigin(pos.coords.latitude, pos.coords.longitude, 'votre position');
+      if (!narrow.matches || $('csti-card').hidden) { showPanel('csti-list', true); }
+    }, function () {
+      msg.textContent = 'Position indisponible : autorisez la localisation ou cherchez une commune.';
+    }, {timeout: 15000, maximumAge: 600000});
+  });
+
+  // ---- The list: the actors in view, sortable, paginated, each opening the same card ----------------------
+
+  var PAGE = 20, pageNo = 0, listEl = $('csti-items'), sortEl = $('csti-sort');
+  sortEl.addEventListener('change', function () { pageNo = 0; renderList(); });
+  $('csti-prev').addEventListener('click', function () { pageNo = Math.max(0, pageNo - 1); renderList(); listEl.focus(); });
+  $('csti-next').addEventListener('click', function () { pageNo += 1; renderList(); listEl.focus(); });
+
+  function inView() {
+    var b = map.getBounds(), s = b.getSouth(), n = b.getNorth(), w = b.getWest(), e = b.getEast(), out = [];
+    for (var j = 0; j < sel.length; j++) {
+      var i = sel[j];
+      if (LAT[i] >= s && LAT[i] <= n && LON[i] >= w && LON[i] <= e) { out.push(i); }
+    }
+    return out;
+  }
+
+  function distanceOf(i) { return origin ? metresBetween(origin.lat, origin.lon, LAT[i], LON[i]) : 0; }
+
+  function renderList() {
+    if (!S || $('csti-list').hidden) { return; }
+    var items = inView(), by = sortEl.value;
+    if (by === 'distance' && origin) {
+      var dist = {};
+      items.forEach(function (i) { dist[i] = distanceOf(i); });
+      items.sort(function (x, y) { return dist[x] - dist[y]; });
+    } else if (by === 'commune') {
+      items.sort(function (x, y) { return (S[D.c[x]] < S[D.c[y]] ? -1 : S[D.c[x]] > S[D.c[y]] ? 1 : nameRank[x] - nameRank[y]); });
+    } else {
+      items.sort(function (x, y) { return nameRank[x] - nameRank[y]; });
+    }
+    var pages = Math.max(1, Math.ceil(items.length / PAGE));
+    pageNo = Math.min(pageNo, pages - 1);
+    $('csti-list-count').textContent = plural(items.length, 'acteur dans la vue', 'acteurs dans la vue');
+    listEl.replaceChildren();
+    items.slice(pageNo * PAGE, (pageNo + 1) * PAGE).forEach(function (i) {
+      var li = el('li'), b = el('button', 'csti-item');
+      b.type = 'button';
+      b.appendChild(el('span', 'csti-item-name', S[D.n[i]]));
+      b.appendChild(el('span', 'csti-item-meta', D.types[D.t[i]].label + (S[D.c[i]] ? ' · ' + S[D.c[i]] : '')));
+      if (origin) { b.appendChild(el('span', 'csti-item-dist', distanceLabel(distanceOf(i)))); }
+      b.addEventListener('click', function () { openCard(i, {pan: true, focus: true}); });
+      li.appendChild(b);
+      listEl.appendChild(li);
+    });
+    $('csti-page').textContent = 'Page ' + (pageNo + 1) + ' sur ' + pages;
+    $('csti-prev').disabled = pageNo === 0;
+    $('csti-next').disabled = pageNo >= pages - 1;
+  }
+
+  // ---- CSV of the current selection, built here from the page's data (public fields only) -----------------
+
+  var CSV_COLUMNS = ['id', 'nom', 'type_structure', 'famille', 'commune_lieu', 'code_departement', 'thematiques', 'site_web', 'presentation_resume', 'longitude', 'latitude'];
+
+  function csvField(value) {
+    var v = csvCell(value === null || value === undefined ? '' : String(value));
+    return /[;"\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+
+  function decimal(x) { return String(+x.toFixed(6)).replace('.', ','); }
+
+  $('csti-csv').addEventListener('click', function () {
+    var rows = [CSV_COLUMNS.map(csvField).join(';')];
+    for (var j = 0; j < sel.length; j++) {
+      var i = sel[j];
+      rows.push([S[D.i[i]], S[D.n[i]], D.types[D.t[i]].key, D.families[D.f[i]].key, S[D.c[i]], D.depts[D.d[i]],
+        themesOf[D.h[i]].map(function (x) { return D.themes[x]; }).join(';'), S[D.u[i]], S[D.s[i]], decimal(LON[i]), decimal(LAT[i])].map(csvField).join(';'));
+    }
+    var blob = new Blob(['\ufeff' + rows.join('\r\n') + '\r\n'], {type: 'text/csv;charset=utf-8'});
+    var link = el('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = cfg.csvName;
+    document.body.appendChild(link);
+    link.click();
+    setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+  });
+
+  // ---- The card of an actor, with its own link ---------------------------------------------------------------
+
+  var current = -1, cardEl = $('csti-card'), cardBody = $('csti-card-body'), returnFocus = null;
+
+  function button(label, cls, onClick) {
+    var b = el('button', cls, label);
+    b.type = 'button';
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  function link(label, href, cls) {
+    var a = el('a', cls, label);
+    a.href = href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    return a;
+  }
+
+  function openCard(i, opts) {
+    if (!S) { return; }
+    if (current >= 0 && markerOf[current] && markerOf[current].getElement()) { markerOf[current].getElement().classList.remove('csti-current'); }
+    current = i;
+    returnFocus = document.activeElement;
+    cardBody.replaceChildren();
+    var h = el('h2', 'csti-name', S[D.n[i]]);
+    h.id = 'csti-card-title';
+    h.tabIndex = -1;
+    cardBody.appendChild(h);
+    cardBody.appendChild(el('div', 'csti-type', D.types[D.t[i]].label + ' · ' + D.families[D.f[i]].label));
+    if (S[D.c[i]]) { cardBody.appendChild(el('div', 'csti-commune', S[D.c[i]] + (origin ? ' – ' + distanceLabel(distanceOf(i)) : ''))); }
+    if (S[D.s[i]]) { cardBody.appendChild(el('p', 'csti-summary', S[D.s[i]])); }
+    var site = safeUrl(S[D.u[i]]);
+    if (site) { cardBody.appendChild(link('Site web', site, 'csti-link')); }
+    var actions = el('div', 'csti-actions'), shared = el('input', 'csti-share-link');
+    shared.readOnly = true;
+    shared.hidden = true;
+    shared.setAttribute('aria-label', 'Lien vers cette fiche');
+    var said = el('span', 'csti-said');
+    said.setAttribute('role', 'status');
+    actions.appendChild(button('Partager', 'csti-share', function () {
+      var href = actorLink(i);
+      shared.value = href;
+      shared.hidden = false;
+      var done = function () { said.textContent = 'Lien copié'; };
+      var manual = function () { shared.select(); said.textContent = 'Copiez le lien ci-dessous'; };
+      if (navigator.clipboard && navigator.clipboard.writeText) { navigator.clipboard.writeText(href).then(done, manual); } else { manual(); }
+    }));
+    actions.appendChild(link('Itinéraire', 'https://www.openstreetmap.org/directions?to=' + LAT[i].toFixed(5) + ',' + LON[i].toFixed(5), 'csti-route'));
+    if (cfg.reportEmail) {
+      var report = el('a', 'csti-report', 'Signaler une erreur');
+      report.href = 'mailto:' + encodeURI(cfg.reportEmail) + '?subject=' + encodeURIComponent('Erreur sur la fiche ' + S[D.i[i]] + ' (' + S[D.n[i]] + ')');
+      actions.appendChild(report);
+    }
+    cardBody.appendChild(actions);
+    cardBody.appendChild(said);
+    cardBody.appendChild(shared);
+    cardEl.setAttribute('data-acteur', S[D.i[i]]);
+    showPanel('csti-card', true);
+    if (opts.pan) {
+      touched = true;
+      map.setView([LAT[i], LON[i]], Math.max(map.getZoom(), opts.zoom || 13));
+    }
+    if (markerOf[i] && markerOf[i].getElement()) { markerOf[i].getElement().classList.add('csti-current'); }
+    if (opts.focus) { h.focus(); }
+    writeState();
+  }
+
+  function closeCard() {
+    if (current >= 0 && markerOf[current] && markerOf[current].getElement()) { markerOf[current].getElement().classList.remove('csti-current'); }
+    current = -1;
+    cardEl.removeAttribute('data-acteur');
+    showPanel('csti-card', false);
+    writeState();
+    if (returnFocus && document.body.contains(returnFocus)) { returnFocus.focus({preventScroll: true}); }
+  }
+
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && !cardEl.hidden && document.activeElement !== searchBox) { closeCard(); }
+  });
+
+  // ---- Start: inflate the strings and the places, then filter and draw ----------------------------------------
+
+  $('csti-count').textContent = 'Chargement des acteurs…';
+  Promise.all([inflate(D.z), inflate(D.g)]).then(function (parts) {
+    S = parts[0];
+    var geo = parts[1];
+    hay = S.map(norm);
+    themesOf = S.map(function (s) { return /^[\d,]*$/.test(s) && s ? s.split(',').map(Number) : []; });
+    PLACES = geo.places.map(function (pl) { return {name: pl[0], cps: pl[1] ? pl[1].split(' ') : [], lat: pl[2], lon: pl[3], key: norm(pl[0])}; });
+    L.geoJSON(geo.outlines, {interactive: false, style: cfg.outline}).addTo(map);
+    var order = Array.from({length: N}, function (_, i) { return i; }), coll = new Intl.Collator('fr');
+    order.sort(function (x, y) { return coll.compare(S[D.n[x]], S[D.n[y]]); });
+    nameRank = new Int32Array(N);
+    order.forEach(function (i, r) { nameRank[i] = r; });
+    syncFilterInputs();
+    applyFilters();
+    var wanted = initial.get('acteur');
+    if (wanted) {
+      for (var i = 0; i < N; i++) {
+        if (S[D.i[i]] === wanted) { viewSet = true; openCard(i, {pan: true, zoom: 15}); break; }
+      }
+    }
+    communeOutlines();
+    document.documentElement.setAttribute('data-csti-ready', '1');
+  }, function () {  // no DecompressionStream (browsers before 2023): say so rather than show an empty map
+    $('csti-count').textContent = 'Acteurs non affichés : navigateur trop ancien (il faut Chrome 80, Firefox 113, Safari 16.4 ou plus récent).';
+  });
+
+  window.cstiMap = {
+    map: map, refresh: applyFilters, state: state, openCard: function (i) { openCard(i, {}); },
+    drawn: drawn, markerOf: function (i) { return markerOf[i]; }, selection: function () { return Array.from(sel); },
+    names: function () { return S; }, data: D
+  };
+})();
