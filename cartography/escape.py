@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from urllib.parse import urlsplit
 
+#: Control characters and whitespace (``\s`` of a str pattern is exactly ``str.isspace``): never inside a URL we link to.
+_URL_BREAKERS = re.compile(r"[\x00-\x1f\s]")
 _JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
 
 
@@ -33,7 +36,7 @@ def safe_url(value) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
-    if not text or any(ch.isspace() or ord(ch) < 32 for ch in text):
+    if not text or _URL_BREAKERS.search(text):
         return None
     try:
         parts = urlsplit(text)

@@ -82,22 +82,24 @@ def _context(browser, kind: dict):
     return context
 
 
-@pytest.fixture
-def phone(browser):
-    context = _context(browser, PHONE)
+def _page_of(browser, kind: dict):
+    context = _context(browser, kind)
     pg = context.new_page()
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    return context, pg
+
+
+@pytest.fixture
+def phone(browser):
+    context, pg = _page_of(browser, PHONE)
     yield pg
     context.close()
 
 
 @pytest.fixture
 def desktop(browser):
-    context = _context(browser, DESKTOP)
-    pg = context.new_page()
-    pg.dialogs = []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    context, pg = _page_of(browser, DESKTOP)
     yield pg
     context.close()
 
