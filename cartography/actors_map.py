@@ -176,9 +176,12 @@ def actor_payload(actors: gpd.GeoDataFrame) -> dict:
     themes = sorted({t for cell in _column(placed, "thematiques").dropna().unique().tolist() for t in split_list(cell)}, key=_theme_key)
     theme_index = {t: j for j, t in enumerate(themes)}
     ids = _column(placed, "id").map(_clean).to_numpy(dtype=object)
-    # An actor's link needs a unique id: a missing or repeated one is replaced by the actor's position.
+    # An actor's link needs a unique id: a missing or repeated one is replaced by the actor's position ("~12", never a real id).
     bad = (ids == "") | pd.Series(ids).duplicated(keep=False).to_numpy()
-    ids[bad] = [f"position-{j + 1}" for j in np.flatnonzero(bad)]
+    taken, mark = set(ids[~bad].tolist()), "~"
+    while any(t.startswith(mark) for t in taken):
+        mark += "~"
+    ids[bad] = [f"{mark}{j + 1}" for j in np.flatnonzero(bad)]
     table: dict[str, int] = {}
     columns = {}
     for key, series, clean in (

@@ -59,6 +59,9 @@
   }
 
   var NUMBER = new Intl.NumberFormat('fr-FR', {minimumFractionDigits: 1, maximumFractionDigits: 1});
+  var INTEGER = new Intl.NumberFormat('fr-FR');  // one formatter: toLocaleString builds a new one at each call
+
+  function int(n) { return INTEGER.format(n); }
 
   /** "à 850 m", "à 3,2 km" (French number format). */
   function distanceLabel(metres) {
@@ -68,7 +71,7 @@
 
   /** "0 acteur affiché", "1 acteur affiché", "2 acteurs affichés" (French: the plural starts at 2). */
   function plural(n, one, many) {
-    return n.toLocaleString('fr-FR') + ' ' + (n >= 2 ? many : one);
+    return int(n) + ' ' + (n >= 2 ? many : one);
   }
 
   window.cstiRules = {safeUrl: safeUrl, csvCell: csvCell, distanceLabel: distanceLabel, plural: plural};
@@ -307,7 +310,7 @@
   function clusterMarker(feature) {
     var n = feature.properties.point_count, c = feature.geometry.coordinates, id = feature.properties.cluster_id;
     var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
-    var body = el('span', null, n.toLocaleString('fr-FR'));
+    var body = el('span', null, int(n));
     var m = L.marker([c[1], c[0]], {icon: L.divIcon({className: 'csti-cluster', html: body, iconSize: [size, size]}), keyboard: true});
     function expand() {
       var z = Math.min(index.getClusterExpansionZoom(id), map.getMaxZoom());
@@ -484,7 +487,7 @@
     all.value = '-1';
     select.appendChild(all);
     labels.forEach(function (label, j) {
-      var o = el('option', null, label + ' (' + countsOf[j].toLocaleString('fr-FR') + ')');
+      var o = el('option', null, label + ' (' + int(countsOf[j]) + ')');
       o.value = String(j);
       select.appendChild(o);
     });
@@ -492,8 +495,8 @@
   }
 
   function renderFilterCounts() {
-    typeBoxes.forEach(function (b, j) { b.count.textContent = '(' + counts.t[j].toLocaleString('fr-FR') + ')'; });
-    famBoxes.forEach(function (b, j) { b.count.textContent = '(' + counts.f[j].toLocaleString('fr-FR') + ')'; });
+    typeBoxes.forEach(function (b, j) { b.count.textContent = '(' + int(counts.t[j]) + ')'; });
+    famBoxes.forEach(function (b, j) { b.count.textContent = '(' + int(counts.f[j]) + ')'; });
     fillSelect(depSelect, 'Tous les départements', D.depts.map(function (c) { return (D.deptNames[c] ? c + ' – ' + D.deptNames[c] : c); }), counts.d, state.dep);
     fillSelect(themeSelect, 'Toutes les thématiques', D.themes, counts.h, state.theme);
   }
