@@ -239,30 +239,7 @@ def serve(directory: Path):
 
 def browser_times(urls: list[str], *, timeout_s: float = 240) -> list[float | None]:
     """Seconds from navigation start until the first marker or cluster is in the page, per URL (None: timed out)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
-
-    probe = (
-        "new MutationObserver(function (_, obs) {"
-        f"  if (document.querySelector('{MARKER_SELECTOR}')) {{ window.__firstMarker = performance.now(); obs.disconnect(); }}"
-        "}).observe(document, {childList: true, subtree: true});"
-    )
-    out: list[float | None] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        for url in urls:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1") else route.abort())
-            page.add_init_script(probe)
-            try:
-                page.goto(url, timeout=timeout_s * 1000, wait_until="commit")
-                page.wait_for_function("window.__firstMarker !== undefined", timeout=timeout_s * 1000, polling=50)
-                out.append(page.evaluate("window.__firstMarker") / 1000)
-            except PlaywrightTimeout:
-                out.append(None)
-            page.close()
-        browser.close()
-    return out
+    return [m["first"] if m else None for m in (browser_metrics(u, timeout_s=timeout_s) for u in urls)]
 
 
 def _page(actors: gpd.GeoDataFrame, departements: gpd.GeoDataFrame) -> str:
