@@ -423,15 +423,18 @@
 
   // ---- Panels (filters, list, card): side panels on a desktop, bottom sheets on a phone ---------------------
 
-  function showPanel(id, show) {
-    var panel = $(id);
-    if (show && narrow.matches) {  // a phone has room for one sheet at a time
-      ['csti-filters', 'csti-list', 'csti-card'].forEach(function (other) { if (other !== id) { $(other).hidden = true; } });
-    }
-    panel.hidden = !show;
+  function setPanel(id, show) {
+    $(id).hidden = !show;
     var btn = document.querySelector('[aria-controls="' + id + '"]');
     if (btn) { btn.setAttribute('aria-expanded', String(show)); }
     mapEl.parentNode.classList.toggle('csti-has-' + id.slice(5), show);
+  }
+
+  function showPanel(id, show) {
+    if (show && narrow.matches) {  // a phone has room for one sheet at a time
+      ['csti-filters', 'csti-list', 'csti-card'].forEach(function (other) { if (other !== id) { setPanel(other, false); } });
+    }
+    setPanel(id, show);
     if (show && id === 'csti-list') { renderList(); }
   }
 
