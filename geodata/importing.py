@@ -892,8 +892,13 @@ def _enforce_schema(df: pd.DataFrame, rejected: pd.Series, note) -> None:
     df.loc[lone, ["latitude", "longitude"]] = ""
 
 
+def name_commune_keys(noms: pd.Series, communes: pd.Series) -> pd.Series:
+    """What tells two rows name the same actor: its name and commune, normalised (duplicates in a file, an import against the directory)."""
+    return _per_value(noms.astype(str), _norm_header) + "|" + _per_value(communes.astype(str), normalise_name)
+
+
 def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report: list[dict]) -> pd.Series:
-    key = _per_value(df["nom"], _norm_header) + "|" + _per_value(df["commune"], normalise_name) + "|" + df["code_postal"].str[:2]
+    key = name_commune_keys(df["nom"], df["commune"]) + "|" + df["code_postal"].str[:2]
     dup_of = [""] * len(df)
     first: dict[str, int] = {}
     for pos, (k, kept, row, nom) in enumerate(zip(key, keep, rows, df["nom"])):
