@@ -82,3 +82,24 @@ def test_the_batch_report_is_a_spreadsheet_csv(store, reference):
     table = pd.read_csv(io.BytesIO(batch_report(plan)), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert len(table) == len(ROWS) and set(table["groupe"]) <= set(GROUPS)
     assert list(table.columns[:3]) == ["ligne", "groupe", "id"]
+
+
+def test_cli_import_publishes_one_batch_then_undoes_it(tmp_path, monkeypatch, capsys, reference):
+    from geodata.cli import main
+
+    monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "enquete.csv"
+    path.write_bytes(_file(ROWS))
+    report = tmp_path / "rapport.csv"
+    assert main(["import", str(path)]) == 0
+    assert "Rien n'est enregistré" in capsys.readouterr().out and Store(tmp_path / "data" / "annuaire.sqlite").is_empty()
+    assert main(["import", str(path), "--publish", "--auteur", "alice", "--rapport", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "4 lignes : 2 nouveaux, 0 mis à jour, 0 inchangés, 1 rejetés, 1 écartés (hors Occitanie)." in out and "lot n° 1 par alice" in out
+    assert len(pd.read_csv(report, sep=";", encoding="utf-8-sig", dtype=str)) == len(ROWS)
+    store = Store(tmp_path / "data" / "annuaire.sqlite")
+    assert len(store) == 2 and set(store.history()["user"]) == {"alice"}
+    assert main(["import", str(path), "--publish"]) == 0
+    assert "Rien à enregistrer" in capsys.readouterr().out
+    assert main(["import", "--annuler", "1", "--auteur", "bob"]) == 0
+    assert store.is_empty() and store.batches().iloc[0]["undone_by"] == "bob"
