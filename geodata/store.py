@@ -415,7 +415,9 @@ class Store:
                 try:
                     self._revert(db, change_id, user, batch_id=int(batch_id))
                 except ConflictError as exc:
-                    raise ConflictError(f"Impossible d'annuler l'import n° {batch_id} (rien n'a été annulé) : {exc}") from None
+                    refused = ConflictError(f"Impossible d'annuler l'import n° {batch_id} (rien n'a été annulé) : {exc}")
+                    refused.fields = getattr(exc, "fields", [])  # the clash side by side, when a later edit is the cause
+                    raise refused from None
             db.execute("UPDATE batches SET undone_by = ?, undone_at = ? WHERE batch_id = ?", (user, _now(), int(batch_id)))
         return len(changes)
 

@@ -7,7 +7,7 @@ from geodata.actors import FIELD_NAMES, FIELDS, SURVEY_STATUSES, TYPES
 from geodata.directory import load_directory
 from geodata.errors import ConflictError
 from geodata.selection import Selection, select_actors
-from geodata.store import default_store, survey_followup
+from geodata.store import RevertConflict, default_store, survey_followup
 from pages.common import require_staff, territory, user_errors
 
 CHOICES = {"type_structure": ("", *TYPES), "cercle": ("", "1", "2", "3"), "statut_enquete": ("", *SURVEY_STATUSES)}
@@ -44,6 +44,33 @@ def actor_form(key: str, initial: dict, *, submit: str, with_id: bool = False) -
             else:
                 values[f.name] = box.text_input(label, current, help=f.description)
         return values if st.form_submit_button(submit) else None
+
+
+def batches_section() -> None:
+    """The imports written as batches, each undone as a whole."""
+    batches = store.batches()
+    if batches.empty:
+        return
+    st.subheader("Imports")
+    shown = batches.assign(bilan=batches["counts"].map(lambda c: ", ".join(f"{n} {g}" for g, n in c.items())),
+                           annule=batches["undone_at"].map(lambda v: f"annulé le {v}" if v else ""))
+    st.dataframe(shown[["batch_id", "at", "user", "source", "changes", "bilan", "annule"]], hide_index=True,
+                 column_config={"batch_id": "Lot", "at": "Date (UTC)", "user": "Par", "source": "Fichier", "changes": "Changements",
+                                "bilan": "Bilan", "annule": "Annulation"})
+    open_batches = list(batches.loc[batches["undone_at"].isna(), "batch_id"])
+    if not open_batches:
+        return
+    batch = st.selectbox("Import", open_batches, format_func=lambda b: f"lot n° {b}", key="batch_choice")
+    if st.button("Annuler cet import", key="revert_batch", help="Défait tous les changements du lot en une fois."):
+        with user_errors():
+            try:
+                undone = store.revert_batch(int(batch), user=user)
+            except ConflictError as exc:
+                st.error(str(exc))
+                if getattr(exc, "fields", None):
+                    st.dataframe(pd.DataFrame(exc.fields), hide_index=True)
+            else:
+                done(f"Import n° {batch} annulé : {undone} changements défaits.")
 
 
 if store.is_empty():
@@ -141,14 +168,18 @@ with tab_history:
                              "avant": [(row["before"] or {}).get(n, "") for n in row["fields"]],
                              "après": [(row["after"] or {}).get(n, "") for n in row["fields"]]})
         st.dataframe(diff, hide_index=True)
-        if st.button("Annuler ce changement", key="revert"):
+        if st.button("Annuler ce changement", key="revert", help="Seuls les champs de ce changement reprennent leur valeur d'avant."):
             with user_errors():
                 try:
                     restored = store.revert(int(change_id), user=user)
+                except RevertConflict as exc:
+                    st.error(str(exc))
+                    st.dataframe(pd.DataFrame(exc.fields), hide_index=True)
                 except ConflictError as exc:
                     st.error(str(exc))
                 else:
                     done("Changement annulé." + (f" Fiche {restored['nom']!r} en version {restored['version']}." if restored else ""))
+    batches_section()
 
 with tab_survey:
     st.subheader("Réponses à l'enquête par département")

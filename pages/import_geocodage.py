@@ -1,4 +1,4 @@
-"""Page « Import & géocodage » : importer l'enquête, vérifier, géocoder, corriger à la main."""
+"""Page « Import & géocodage » : importer l'enquête, vérifier, géocoder, corriger à la main, enregistrer dans l'annuaire."""
 
 import hashlib
 
@@ -8,9 +8,11 @@ import streamlit as st
 from geodata import corrections
 from geodata.directory import SAMPLE_FILE, place_and_enrich
 from geodata.geocoding import PRECISION_LABELS, SOURCES
-from geodata.importing import TARGETS, import_table, read_table, rejected_csv, suggest_mapping
+from geodata.importing import ROW, TARGETS, import_table, read_table, rejected_csv, suggest_mapping
+from geodata.publishing import GROUPS, PLURALS, apply_plan, batch_report, plan_import
 from geodata.settings import get_settings
-from pages.common import require_staff, territory, user_errors
+from geodata.store import default_store
+from pages.common import download_on_click, require_staff, territory, user_errors
 
 
 @st.cache_data(max_entries=4, show_spinner="Lecture du fichier…")
@@ -23,7 +25,9 @@ def read_once(digest: str, name: str, sheet: str | None, _data: bytes):
 
 
 st.title("Import & géocodage")
-require_staff()
+user = require_staff()
+if flash := st.session_state.pop("import_flash", None):
+    st.success(flash)
 
 IGNORE = "(ignorer)"
 settings = get_settings()
@@ -66,13 +70,22 @@ editor = st.data_editor(
 mapping = {c: ("" if f == IGNORE else f) for c, f in zip(editor["colonne du fichier"], editor["champ"])}
 
 st.subheader("2. Rapport de validation")
+keep_key = f"garder-{digest}-{sheet}"
+kept = st.session_state.get(keep_key, [])
 with user_errors():
-    result = import_table(table, name=name, mapping=mapping)
+    result = import_table(table, name=name, mapping=mapping, reference=terr.reference, keep_outside=kept)
 st.write(result.summary)
+outside = result.rejected[result.outside]
+if len(outside) or kept:
+    names = dict(zip(map(int, result.actors[ROW]), result.actors["nom"] + " — " + result.actors["commune"]))
+    names |= {int(r): str(m) for r, m in zip(outside[ROW], outside["motif"])}
+    st.multiselect("Garder quand même des lignes hors Occitanie", sorted({*map(int, outside[ROW]), *map(int, kept)}), key=keep_key,
+                   format_func=lambda r: f"ligne {r} : {names.get(r, '')}", placeholder="Aucune : toutes restent écartées",
+                   help="Les lignes hors Occitanie sont écartées de l'annuaire ; choisissez celles qui y ont leur place malgré tout.")
 if len(result.report):
     st.dataframe(result.report, hide_index=True, width="stretch")
 if len(result.rejected):
-    st.download_button("Télécharger les lignes rejetées (CSV)", rejected_csv(result), file_name="lignes_rejetees.csv", mime="text/csv")
+    st.download_button("Télécharger les lignes rejetées et écartées (CSV)", rejected_csv(result), file_name="lignes_rejetees.csv", mime="text/csv")
 
 st.subheader("3. Géocodage")
 online = st.toggle("Interroger le service national d'adresses (Géoplateforme)", value=False, disabled=settings.offline,
@@ -134,4 +147,26 @@ with st.form("correction"):
 if actor_id in corrections.load_corrections(settings=settings) and st.button("Supprimer la correction de cet acteur"):
     corrections.remove_correction(actor_id, settings=settings)
     st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
+    st.rerun()
+
+st.subheader("5. Enregistrer dans l'annuaire")
+store = default_store(settings)
+with user_errors():
+    plan = plan_import(store, result)
+st.write(f"Ce qui se passera : {plan.summary()}")
+for box, group in zip(st.columns(len(GROUPS)), GROUPS):
+    box.metric(PLURALS[group].capitalize(), plan.counts[group])
+if len(plan.diffs):
+    st.write("Changements champ par champ des acteurs mis à jour :")
+    st.dataframe(plan.diffs, hide_index=True, width="stretch")
+st.dataframe(plan.rows, hide_index=True, width="stretch")
+download_on_click("Télécharger le rapport de l'import (CSV)", lambda: batch_report(plan), file_name="rapport_import.csv", mime="text/csv",
+                  key="batch_report")
+if not plan.changes_anything:
+    st.info("Rien à enregistrer : l'annuaire contient déjà ces acteurs tels quels.")
+elif st.button("Enregistrer dans l'annuaire", type="primary", help="Un seul lot de l'historique, annulable depuis la page Édition."):
+    with user_errors():
+        batch = apply_plan(store, plan, user=user)
+    st.session_state["import_flash"] = (f"Import enregistré dans l'annuaire : lot n° {batch} ({plan.summary()}) "
+                                        "Il s'annule d'un coup depuis la page « Édition », onglet « Historique ».")
     st.rerun()
