@@ -126,23 +126,32 @@ order = list(review["id"]) + [i for i in placed["id"] if i not in set(review["id
 actor_id = st.selectbox("Acteur", order, format_func=lambda i: labels[i])
 how = st.radio("Corriger par", ["Choisir la commune", "Saisir les coordonnées"], horizontal=True)
 communes = terr.communes.sort_values("nom")
-with st.form("correction"):
+row = placed.loc[placed["id"] == actor_id].iloc[0]
+here = row.geometry if row.geometry is not None and not row.geometry.is_empty else None
+commune_names = dict(zip(terr.communes["code_insee"], terr.communes["nom"]))
+with st.form(f"correction-{actor_id}"):
+    # The form starts from where the actor is placed now, never from an unrelated commune or fixed coordinates.
     if how == "Choisir la commune":
         codes = list(communes["code_insee"])
-        current = placed.loc[placed["id"] == actor_id, "code_insee_lieu"].iloc[0]
-        code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else 0,
+        current = row["code_insee_lieu"]
+        code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else None, placeholder="Choisir une commune",
                             format_func=dict(zip(codes, communes["nom"] + " (" + communes["code_insee"] + ")")).get)
         lat = lon = None
     else:
         code = None
-        lat = st.number_input("Latitude (WGS 84)", value=43.6, format="%.6f")
-        lon = st.number_input("Longitude (WGS 84)", value=1.44, format="%.6f")
+        lat = st.number_input("Latitude (WGS 84)", value=None if here is None else round(float(here.y), 6), format="%.6f")
+        lon = st.number_input("Longitude (WGS 84)", value=None if here is None else round(float(here.x), 6), format="%.6f")
     motif = st.text_input("Motif (facultatif)")
     if st.form_submit_button("Enregistrer la correction"):
         with user_errors():
-            corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif, settings=settings)
+            entry = corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif,
+                                                auteur=user, settings=settings)
             st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
-        st.success("Correction enregistrée : elle sera réappliquée à chaque nouvel import de cet acteur.")
+        before = commune_names.get(row["code_insee_lieu"], "non localisé")
+        st.session_state["import_flash"] = (
+            f"Correction enregistrée pour « {row['nom']} » par {user} : {before} → {commune_names.get(entry['code_insee'], entry['code_insee'])} "
+            f"({entry['latitude']:.6f}, {entry['longitude']:.6f}). Elle sera réappliquée à chaque nouvel import de cet acteur."
+        )
         st.rerun()
 if actor_id in corrections.load_corrections(settings=settings) and st.button("Supprimer la correction de cet acteur"):
     corrections.remove_correction(actor_id, settings=settings)

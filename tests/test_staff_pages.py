@@ -649,6 +649,6 @@ def test_edition_refuses_a_clashing_undo_and_shows_both_values(staff_env):
     at.run()
     assert not at.exception, at.exception
     assert any("plus récents" in e.value for e in at.error)
-    clash = at.dataframe[-1].value
+    clash = next(d.value for d in at.dataframe if "valeur actuelle" in d.value.columns)
     assert list(clash.iloc[0][["valeur laissée par ce changement", "valeur actuelle"]]) == ["Nom 2", "Nom 3"]
     assert staff_env.get(first["id"])["nom"] == "Nom 3"
