@@ -7,7 +7,7 @@ from geodata.actors import FIELD_NAMES, FIELDS, SURVEY_STATUSES, TYPES
 from geodata.directory import load_directory
 from geodata.errors import ConflictError
 from geodata.selection import Selection, select_actors
-from geodata.store import RevertConflict, default_store, survey_followup
+from geodata.store import default_store, survey_followup
 from pages.common import require_staff, territory, user_errors
 
 CHOICES = {"type_structure": ("", *TYPES), "cercle": ("", "1", "2", "3"), "statut_enquete": ("", *SURVEY_STATUSES)}
@@ -46,6 +46,25 @@ def actor_form(key: str, initial: dict, *, submit: str, with_id: bool = False) -
         return values if st.form_submit_button(submit) else None
 
 
+def refused(exc: ConflictError) -> None:
+    """A refused undo: the message, then the clashing fields side by side (value left by the change, value now)."""
+    st.error(str(exc))
+    if getattr(exc, "fields", None):
+        st.dataframe(pd.DataFrame(exc.fields), hide_index=True)
+
+
+def undo_button(label: str, *, key: str, help: str, undo, said) -> None:
+    """A button that undoes something: refused, it says why (fields side by side); done, the page reruns saying ``said(result)``."""
+    if st.button(label, key=key, help=help):
+        with user_errors():
+            try:
+                result = undo()
+            except ConflictError as exc:
+                refused(exc)
+            else:
+                done(said(result))
+
+
 def batches_section() -> None:
     """The imports written as batches, each undone as a whole."""
     batches = store.batches()
@@ -61,16 +80,8 @@ def batches_section() -> None:
     if not open_batches:
         return
     batch = st.selectbox("Import", open_batches, format_func=lambda b: f"lot n° {b}", key="batch_choice")
-    if st.button("Annuler cet import", key="revert_batch", help="Défait tous les changements du lot en une fois."):
-        with user_errors():
-            try:
-                undone = store.revert_batch(int(batch), user=user)
-            except ConflictError as exc:
-                st.error(str(exc))
-                if getattr(exc, "fields", None):
-                    st.dataframe(pd.DataFrame(exc.fields), hide_index=True)
-            else:
-                done(f"Import n° {batch} annulé : {undone} changements défaits.")
+    undo_button("Annuler cet import", key="revert_batch", help="Défait tous les changements du lot en une fois.",
+                undo=lambda: store.revert_batch(int(batch), user=user), said=lambda n: f"Import n° {batch} annulé : {n} changements défaits.")
 
 
 if store.is_empty():
@@ -168,17 +179,9 @@ with tab_history:
                              "avant": [(row["before"] or {}).get(n, "") for n in row["fields"]],
                              "après": [(row["after"] or {}).get(n, "") for n in row["fields"]]})
         st.dataframe(diff, hide_index=True)
-        if st.button("Annuler ce changement", key="revert", help="Seuls les champs de ce changement reprennent leur valeur d'avant."):
-            with user_errors():
-                try:
-                    restored = store.revert(int(change_id), user=user)
-                except RevertConflict as exc:
-                    st.error(str(exc))
-                    st.dataframe(pd.DataFrame(exc.fields), hide_index=True)
-                except ConflictError as exc:
-                    st.error(str(exc))
-                else:
-                    done("Changement annulé." + (f" Fiche {restored['nom']!r} en version {restored['version']}." if restored else ""))
+        undo_button("Annuler ce changement", key="revert", help="Seuls les champs de ce changement reprennent leur valeur d'avant.",
+                    undo=lambda: store.revert(int(change_id), user=user),
+                    said=lambda r: "Changement annulé." + (f" Fiche {r['nom']!r} en version {r['version']}." if r else ""))
     batches_section()
 
 with tab_survey:
