@@ -5,7 +5,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from geodata import corrections
+from geodata import corrections, drafts
 from geodata.directory import SAMPLE_FILE, place_and_enrich
 from geodata.geocoding import PRECISION_LABELS, SOURCES
 from geodata.importing import ROW, TARGETS, import_table, read_table, rejected_csv, suggest_mapping
@@ -35,11 +35,29 @@ terr = territory()
 
 uploaded = st.file_uploader("Fichier de l'enquête", type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip"],
                             help="CSV (UTF-8, UTF-16 ou Windows, « ; » ou « , »), Excel, GeoJSON, GeoPackage ou Shapefile zippé.")
+# The import in progress is a draft kept on the server for this account: a reload (which asks for the login again) resumes it.
+draft = drafts.load_draft(user, settings=settings) if user else None
+resumed = draft if draft is not None and st.session_state.get("brouillon_repris") == draft.digest else None
 if uploaded is not None:
     name, data = uploaded.name, uploaded.getvalue()
+elif resumed is not None:
+    name, data = resumed.name, resumed.data
+    st.caption(f"Import en cours repris : « {name} ».")
 elif st.checkbox("Essayer avec l'annuaire d'exemple embarqué"):
     name, data = SAMPLE_FILE.name, SAMPLE_FILE.read_bytes()
 else:
+    if draft is not None:
+        st.info(f"Un import en cours a été gardé pour vous : « {draft.name} » (enregistré le {draft.saved_at.replace('T', ' à ')[:-6]} UTC).")
+        c1, c2 = st.columns(2)
+        if c1.button("Reprendre l'import en cours", type="primary"):
+            st.session_state["brouillon_repris"] = draft.digest
+            if draft.sheet:
+                st.session_state[f"feuille-{draft.digest}"] = draft.sheet
+            st.session_state[f"garder-{draft.digest}-{draft.sheet}"] = draft.keep
+            st.rerun()
+        if c2.button("Abandonner l'import en cours"):
+            drafts.discard_draft(user, settings=settings)
+            st.rerun()
     st.info("Déposez un fichier pour commencer. Les colonnes sont reconnues automatiquement ; vous pourrez corriger la correspondance.")
     st.stop()
 
@@ -59,7 +77,8 @@ st.subheader("1. Correspondance des colonnes")
 auto = suggest_mapping(table.columns)
 columns = [c for c in table.columns if not str(c).startswith("__")]
 editor = st.data_editor(
-    pd.DataFrame({"colonne du fichier": columns, "champ": [auto.get(c, IGNORE) for c in columns]}),
+    pd.DataFrame({"colonne du fichier": columns, "champ": [(resumed.mapping if resumed and resumed.digest == digest else auto).get(c) or IGNORE
+                                                           for c in columns]}),
     column_config={
         "colonne du fichier": st.column_config.TextColumn(disabled=True),
         "champ": st.column_config.SelectboxColumn(options=[IGNORE, *TARGETS], required=True),
@@ -101,7 +120,14 @@ if st.button("Géocoder", type="primary"):
         st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=not online, progress=progress))
     bar.progress(1.0, text="Terminé")
 
+if resumed is not None and resumed.geocoded and st.session_state.get("geocodage", (None,))[0] != key:
+    # The answers are in the geocoding cache (online ones included), the corrections in their file: placing again is offline.
+    with user_errors():
+        st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
 stored = st.session_state.get("geocodage")
+if user:
+    drafts.save_draft(user, drafts.Draft(name, data, sheet, mapping, [int(r) for r in kept], geocoded=bool(stored and stored[0] == key),
+                                         online=online), settings=settings)
 if not stored or stored[0] != key:
     st.stop()
 placed = stored[1]
@@ -176,6 +202,7 @@ if not plan.changes_anything:
 elif st.button("Enregistrer dans l'annuaire", type="primary", help="Un seul lot de l'historique, annulable depuis la page Édition."):
     with user_errors():
         batch = apply_plan(store, plan, user=user)
+    drafts.discard_draft(user, settings=settings)
     st.session_state["import_flash"] = (f"Import enregistré dans l'annuaire : lot n° {batch} ({plan.summary()}) "
                                         "Il s'annule d'un coup depuis la page « Édition », onglet « Historique ».")
     st.rerun()

@@ -652,3 +652,25 @@ def test_edition_refuses_a_clashing_undo_and_shows_both_values(staff_env):
     clash = next(d.value for d in at.dataframe if "valeur actuelle" in d.value.columns)
     assert list(clash.iloc[0][["valeur laissée par ce changement", "valeur actuelle"]]) == ["Nom 2", "Nom 3"]
     assert staff_env.get(first["id"])["nom"] == "Nom 3"
+
+
+def test_a_reload_keeps_the_import_in_progress_as_a_draft(staff_env):
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    next(c for c in at.checkbox if c.label.startswith("Essayer avec l'annuaire")).check()
+    at.run()
+    next(b for b in at.button if b.label == "Géocoder").click()
+    at.run()
+    assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]
+    # A reload is a new session: the login is asked again, then the draft is offered.
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    assert any("acteurs_exemple.csv" in i.value and "gardé pour vous" in i.value for i in at.info)
+    assert not any(i.value.startswith("Un import en cours") for i in login(open_page("pages/import_geocodage.py"), "bob", PASSWORD).info)  # per account
+    next(b for b in at.button if b.label == "Reprendre l'import en cours").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]  # resumed where it stopped: geocoded
+    assert next(m for m in at.metric if m.label == "Placés").value.startswith("124")
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    next(b for b in at.button if b.label == "Abandonner l'import en cours").click()
+    at.run()
+    assert not any(i.value.startswith("Un import en cours") for i in at.info)
