@@ -36,8 +36,8 @@ class Publication:
 
 
 def public_actors(actors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The actors with public columns only (never contact names, e-mails or phones); unplaced ones get a null geometry."""
-    public = actors[public_columns(actors.columns)].copy()
+    """The actors with the columns of :data:`geodata.actors.PUBLIC_FIELDS` only; unplaced ones get a null geometry."""
+    public = actors[public_columns(actors.columns, geometry=actors.geometry.name)].copy()
     public.loc[~placed_mask(public), public.geometry.name] = None
     return public
 

@@ -60,6 +60,8 @@ class Field:
     label: str
     description: str
     private: bool = False
+    #: Shown on public surfaces (see :data:`PUBLIC_FIELDS`); private fields never are.
+    public: bool = True
     required: bool = False
     max_length: int = 300
     rule: Rule | None = None
@@ -132,7 +134,7 @@ FIELDS: tuple[Field, ...] = (
     Field("presentation_detail", "Présentation détaillée", "Texte libre.", max_length=10_000),
     Field("date_maj", "Date de mise à jour", "AAAA-MM-JJ.", max_length=10, rule=Rule(_iso_date, "une date AAAA-MM-JJ (ex. 2026-03-15)")),
     Field("source", "Source", "D'où vient la fiche (enquête régionale 2026, site officiel…)."),
-    Field("statut_enquete", "Statut de l'enquête", "non contacté, envoyé, répondu ou validé.", max_length=20,
+    Field("statut_enquete", "Statut de l'enquête", "non contacté, envoyé, répondu ou validé (suivi interne, jamais publié).", max_length=20, public=False,
           rule=Rule(lambda v: v in SURVEY_STATUSES, f"un statut parmi : {', '.join(SURVEY_STATUSES)}")),
     Field("contact_nom", "Personne contact", "Donnée personnelle : jamais publiée.", private=True, max_length=200),
     Field("contact_email", "Courriel", "Donnée personnelle : jamais publiée.", private=True, max_length=254, rule=EMAIL),
@@ -142,6 +144,16 @@ FIELDS: tuple[Field, ...] = (
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 PRIVATE_FIELDS = frozenset(f.name for f in FIELDS if f.private)
+
+#: Columns computed from where an actor is placed that public surfaces may show (the rest of the
+#: enrichment, geocoding details and alerts, is staff-only).
+PUBLIC_PLACEMENT = (
+    "famille", "code_insee_lieu", "commune_lieu", "code_departement", "code_epci", "nom_epci", "code_qp", "nom_qp",
+    "rural", "rural_densite", "rural_grille", "rural_uu2020", "rural_aav2020", "classe_densite",
+)  # fmt: skip
+#: The allow-list of what reaches the public map, the public table and CSV, the static site and public
+#: exports: the public schema fields, then the public placement columns. Anything else stays with staff.
+PUBLIC_FIELDS: tuple[str, ...] = (*(f.name for f in FIELDS if f.public and not f.private), *PUBLIC_PLACEMENT)
 
 #: Families of the map legend; Fab Labs and scientific-tourism sites are families of their own.
 FAMILIES = {
@@ -181,9 +193,14 @@ def families(actors: pd.DataFrame) -> pd.Series:
     return pd.Series([family_of(t, c) for t, c in zip(actors["type_structure"], actors["cercle"])], index=actors.index, dtype="object")
 
 
-def public_columns(columns) -> list[str]:
-    """Columns that may reach a public page or a public export (never contact persons, e-mails, phones)."""
-    return [c for c in columns if c not in PRIVATE_FIELDS]
+def public_columns(columns, *, geometry: str | None = "geometry") -> list[str]:
+    """The columns of ``columns`` listed in :data:`PUBLIC_FIELDS` (in their order), plus the ``geometry`` column if present.
+
+    An allow-list: a column nobody listed (survey status, ``geocodage_*``, ``alerte_*``, contacts) never reaches
+    a public surface.
+    """
+    allowed = set(PUBLIC_FIELDS) | ({geometry} if geometry else set())
+    return [c for c in columns if c in allowed]
 
 
 #: What a value never keeps: ANSI escape sequences (terminal colours, cursor moves) and the C0/C1

@@ -11,7 +11,9 @@ from geodata.errors import GeodataError
 
 #: Subcommands of geodata itself, each a module of geodata.commands with ``HELP``, ``add_arguments(parser)`` and
 #: ``run(args) -> int``.
-COMMANDS = ("reference", "geocode", "coverage", "export", "bench")
+COMMANDS = ("reference", "geocode", "import", "coverage", "export", "bench")
+#: Subcommands whose module name differs (``import`` is a Python keyword).
+_MODULES = {"import": "import_"}
 #: Entry-point group through which the packages above geodata (the maps' ``publish``) add their subcommands,
 #: so that geodata never imports them (pyproject.toml, ``[project.entry-points."geodata.commands"]``).
 ENTRY_POINTS = "geodata.commands"
@@ -21,9 +23,9 @@ def _command_modules() -> dict:
     modules = {}
     for name in COMMANDS:
         try:
-            modules[name] = importlib.import_module(f"geodata.commands.{name}")
+            modules[name] = importlib.import_module(f"geodata.commands.{_MODULES.get(name, name)}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"geodata.commands.{name}":
+            if exc.name != f"geodata.commands.{_MODULES.get(name, name)}":
                 raise
     for ep in entry_points(group=ENTRY_POINTS):
         modules.setdefault(ep.name, importlib.import_module(ep.value))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +15,7 @@ from geodata.actors import FIELD_NAMES, families
 from geodata.geocoding import GeocodeCache, Progress, default_cache, geocode_actors
 from geodata.importing import DECLARED_DEPARTMENT, ROW, ImportResult, import_actors
 from geodata.reference import CRS_METRIC, CRS_STORAGE, Reference, communes_at
+from geodata.region import declared_departments
 from geodata.settings import Settings, get_settings
 from geodata.territory import Territory, load_territory
 
@@ -62,16 +61,6 @@ def read_actors(path=None, *, settings: Settings | None = None) -> ImportResult:
 
 
 # -- enrichment ----------------------------------------------------------------------------------
-
-
-def _dep_code(value, names: dict[str, str]) -> str:
-    """Department code from a declared value: "9", "09", "Ariège", "09 - Ariège", "ARIEGE"."""
-    text = str(value or "").strip()
-    m = re.match(r"^(\d{1,3}|2[AB])\b", text)
-    if m:
-        return m.group(1).zfill(2)
-    key = " ".join(re.sub(r"[^a-z]+", " ", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()).split())
-    return names.get(key, "")
 
 
 def _qpv_columns(points: gpd.GeoSeries, qpv: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -122,9 +111,7 @@ def enrich(actors: gpd.GeoDataFrame, territory: Territory | Reference) -> gpd.Ge
     out["rural"] = out[f"rural_{DEFAULT_RURAL}"] if f"rural_{DEFAULT_RURAL}" in out else pd.NA
     out["classe_densite"] = codes.map(table["classe_densite"]) if "classe_densite" in table else pd.NA
     # Disagreements between what the file declares and where the actor was placed.
-    dep_names = {" ".join(re.sub(r"[^a-z]+", " ", unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode().lower()).split()): c
-                 for c, n in zip(ref.departements["code_departement"], ref.departements["nom"])}
-    declared = out[DECLARED_DEPARTMENT].map(lambda v: _dep_code(v, dep_names)) if DECLARED_DEPARTMENT in out else pd.Series("", index=out.index)
+    declared = declared_departments(out[DECLARED_DEPARTMENT], ref) if DECLARED_DEPARTMENT in out else pd.Series("", index=out.index)
     out["alerte_departement"] = (declared != "") & out["code_departement"].notna() & (declared != out["code_departement"].fillna(""))
     cp = out["code_postal"].astype(str).str.strip().str.zfill(5).where(out["code_postal"].astype(str).str.strip() != "", "") if "code_postal" in out else pd.Series("", index=out.index)
     served = set(zip(ref.codes_postaux["code_postal"], ref.codes_postaux["code_insee"]))

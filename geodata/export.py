@@ -1,7 +1,8 @@
 """Export layers to GeoJSON (RFC 7946), GeoPackage and CSV, with their metadata and the public/private field policy.
 
-Public exports never contain the private fields of :data:`geodata.actors.PRIVATE_FIELDS`
-(they are dropped from every layer, whatever its origin). Private exports keep them and
+Public exports of actors hold exactly the columns of :data:`geodata.actors.PUBLIC_FIELDS` (an
+allow-list: survey status, geocoding details and alerts stay with staff); no layer, whatever its
+origin, keeps a private field of :data:`geodata.actors.PRIVATE_FIELDS` or a staff-only schema field. Private exports keep them and
 say so in the file name (``-PRIVE``) and in the metadata; the caller (page or CLI) checks
 the staff login before asking for one.
 
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, families, placed_mask
+from geodata.actors import FIELD_NAMES, FIELDS, PRIVATE_FIELDS, PUBLIC_FIELDS, PUBLIC_PLACEMENT, families, placed_mask, public_columns
 from geodata.errors import GeodataError
 from geodata.indicators import count_by, per_10000_inhabitants
 from geodata.reference import CRS_METRIC, CRS_STORAGE, communes_at
@@ -41,6 +42,8 @@ PRIVATE_WARNING = (
     "EXPORT PRIVÉ : contient des données personnelles (personne contact, courriel, téléphone). "
     "Usage interne au réseau uniquement ; ne pas diffuser ni publier."
 )
+#: Schema fields no public layer may hold: the private ones and the staff-only ones (survey status).
+STAFF_ONLY = PRIVATE_FIELDS | (set(FIELD_NAMES) - set(PUBLIC_FIELDS))
 #: General metadata entries, in the order written to GeoPackage and CSV tables.
 _META_KEYS = ("titre", "producteur", "source", "date", "licence", "licence_url", "confidentialite", "systeme_de_coordonnees", "exporte_par")
 
@@ -113,7 +116,7 @@ def _as_geodataframe(actors: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def actors_layer(actors: pd.DataFrame, *, private: bool = False, family: str | None = None) -> gpd.GeoDataFrame:
-    """Actors for export: schema fields (private ones only if ``private``), placement columns, point geometry.
+    """Actors for export: public fields only (every schema field and placement details if ``private``), point geometry.
 
     ``latitude`` and ``longitude`` hold the placed position (numbers), so that a spreadsheet
     user gets the same point as the map; ``geocodage_precision`` says how precise it is.
@@ -123,10 +126,10 @@ def actors_layer(actors: pd.DataFrame, *, private: bool = False, family: str | N
         gdf = gdf.assign(famille=families(gdf))
     if family is not None:
         gdf = gdf[gdf["famille"] == family]
-    extra = [c for c in ("famille", "geocodage_precision", "code_insee_lieu", "commune_lieu", "code_departement") if c in gdf.columns]
+    extra = [c for c in (*PUBLIC_PLACEMENT, "geocodage_precision") if c in gdf.columns]
     columns = [c for c in FIELD_NAMES if c in gdf.columns] + extra
     if not private:
-        columns = [c for c in columns if c not in PRIVATE_FIELDS]
+        columns = public_columns(columns, geometry=None)
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     # Unplaced actors (no geometry, empty or NaN point) get a null geometry, never POINT (NaN NaN).
     placed = placed_mask(gdf)
@@ -256,7 +259,7 @@ def _finalise(layer: gpd.GeoDataFrame, *, private: bool) -> gpd.GeoDataFrame:
     """Last guard before any writer: drop private fields from public exports; flatten list cells; EPSG:4326."""
     if not isinstance(layer, gpd.GeoDataFrame):
         raise GeodataError("Une couche à exporter doit être un GeoDataFrame (avec géométrie).")
-    drop = [c for c in layer.columns if c in PRIVATE_FIELDS] if not private else []
+    drop = [c for c in layer.columns if c in STAFF_ONLY] if not private else []
     out = layer.drop(columns=drop)
     for col in out.columns:
         if col != out.geometry.name and out[col].dtype == object:
@@ -274,9 +277,9 @@ def _public_guard(layers: Mapping[str, gpd.GeoDataFrame], private: bool) -> None
     if private:
         return
     for name, layer in layers.items():
-        leaked = sorted(set(layer.columns) & PRIVATE_FIELDS)
+        leaked = sorted(set(layer.columns) & STAFF_ONLY)
         if leaked:
-            raise GeodataError(f"Export public refusé : la couche {name!r} contient des champs privés {leaked!r}. Construisez-la avec build_layers().")
+            raise GeodataError(f"Export public refusé : la couche {name!r} contient des champs privés ou internes {leaked!r}. Construisez-la avec build_layers().")
 
 
 # -- metadata and names ----------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import pandas as pd
 
 from geodata.errors import NetworkError
 from geodata.gazetteer import BOXES, DOUBTFUL, METHODS, clean_postcode, fill_from_address, gazetteer_for
-from geodata.reference import Reference, communes_at
+from geodata.reference import Reference
+from geodata.region import where_points
 from geodata.settings import Settings, get_settings
 
 #: Precision of a placement, from the finest; "manual" and "provided" come from people, not from a geocoder.
@@ -289,23 +290,26 @@ def _from_file(out: pd.DataFrame, inp: _Input, reference: Reference) -> pd.Serie
     given = lon.notna() & lat.notna()
     if not given.any():
         return ~given
-    inside = pd.Series(False, index=out.index)
-    codes = communes_at(reference.communes, lon[given].astype(float), lat[given].astype(float))
-    inside[given] = codes.notna().to_numpy()
+    inside, swapped = pd.Series(False, index=out.index), pd.Series(False, index=out.index)
+    where = where_points(reference, lon[given].astype(float), lat[given].astype(float))
+    codes = where["code_insee"]
+    inside[given], swapped[given] = codes.notna().to_numpy(), where["swapped"].to_numpy()
     out.loc[given, "geocodage_code_insee"] = codes.fillna("").to_numpy()
     _set_rows(out, given & inside, longitude_lieu=lon[given & inside].astype(float), latitude_lieu=lat[given & inside].astype(float),
               geocodage_source="fichier", geocodage_precision="provided", geocodage_statut=OK)
     for i in out.index[given & ~inside]:
-        where = f"coordonnées du fichier ({lat[i]:.5f}, {lon[i]:.5f}) hors d'Occitanie"
+        text = f"coordonnées du fichier ({lat[i]:.5f}, {lon[i]:.5f}) hors d'Occitanie"
         if gaz.at[i, "code_insee"] is not None and pd.notna(gaz.at[i, "code_insee"]):
             out.loc[i, ["longitude_lieu", "latitude_lieu"]] = [gaz.at[i, "lon"], gaz.at[i, "lat"]]
             out.loc[i, ["geocodage_source", "geocodage_precision", "geocodage_code_insee", "geocodage_statut"]] = [
                 "gazetteer", "municipality", gaz.at[i, "code_insee"], REVIEW]
-            out.at[i, "geocodage_motif"] = f"{where} : ignorées, acteur placé à sa commune ; vérifiez les coordonnées"
+            out.at[i, "geocodage_motif"] = f"{text} : ignorées, acteur placé à sa commune ; vérifiez les coordonnées"
         else:
             out.loc[i, ["longitude_lieu", "latitude_lieu", "geocodage_source", "geocodage_precision", "geocodage_statut"]] = [
                 lon[i], lat[i], "fichier", "provided", REVIEW]
-            out.at[i, "geocodage_motif"] = f"{where} : vérifiez les coordonnées (latitude et longitude inversées ?)"
+            # "Swapped" only when the other reading lands in the region; else the point is just elsewhere.
+            check = "latitude et longitude inversées ?" if swapped[i] else "le lieu est hors de la région"
+            out.at[i, "geocodage_motif"] = f"{text} : vérifiez les coordonnées ({check})"
     return ~given
 
 

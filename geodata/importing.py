@@ -33,12 +33,18 @@ from geodata.actors import (
 )
 from geodata.errors import DataFileError
 from geodata.gazetteer import clean_postcode, normalise_name
+from geodata.reference import Reference
+from geodata.region import OUTSIDE, outside_reasons, where_points
 from geodata.writers import csv_bytes
 
 #: Extra column kept beside the schema: the department the file declares (checked against placement).
 DECLARED_DEPARTMENT = "departement_declare"
+#: Extra column kept beside the schema: the region the file declares (the region rule sets other regions aside).
+DECLARED_REGION = "region_declaree"
+#: Labels of the extra columns, for messages.
+_EXTRA_LABELS = {DECLARED_DEPARTMENT: "Département", DECLARED_REGION: "Région"}
 #: Fields a file may fill, in the order shown in a mapping screen.
-TARGETS = (*FIELD_NAMES, DECLARED_DEPARTMENT)
+TARGETS = (*FIELD_NAMES, DECLARED_DEPARTMENT, DECLARED_REGION)
 #: Column holding the row number as the user sees it in the file (header = line 1 for tables).
 ROW = "ligne"
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
@@ -72,6 +78,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "contact_email": ("courriel", "email", "e mail", "mail", "adresse electronique", "adresse mail", "contact email"),
     "contact_telephone": ("telephone", "tel", "phone", "telephone contact", "numero de telephone"),
     DECLARED_DEPARTMENT: ("departement", "department", "dep", "code departement", "dept", "num departement"),
+    DECLARED_REGION: ("region", "region administrative", "nom region", "code region", "nom de la region", "libelle region", "reg"),
 }
 
 # Spelling variants of structure types, normalised.
@@ -128,7 +135,21 @@ class ImportResult:
     def summary(self) -> str:
         warnings = int((self.report["gravite"] == "avertissement").sum()) if len(self.report) else 0
         where = f"{self.part_kind.capitalize()} « {self.part} » (sur {len(self.parts)}) : " if len(self.parts) > 1 else ""
-        return f"{where}{len(self.actors)} acteurs retenus, {len(self.rejected)} lignes rejetées, {warnings} avertissements."
+        outside = int(self.outside.sum())
+        aside = f"{len(self.rejected) - outside} lignes rejetées, {outside} lignes {OUTSIDE} écartées" if outside else f"{len(self.rejected)} lignes rejetées"
+        return f"{where}{len(self.actors)} acteurs retenus, {aside}, {warnings} avertissements."
+
+    @property
+    def outside(self) -> pd.Series:
+        """Which rejected rows were set aside by the region rule (the others break a rule of the schema)."""
+        if "motif" not in self.rejected or self.rejected.empty:
+            return pd.Series(False, index=self.rejected.index)
+        return self.rejected["motif"].fillna("").str.startswith(OUTSIDE)
+
+    @property
+    def rows(self) -> int:
+        """Rows read from the file: every one is either an actor or a rejected row."""
+        return len(self.actors) + len(self.rejected)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -695,8 +716,8 @@ def _to_float(text: pd.Series) -> pd.Series:
 #: Longest value shown in the report (a 5 MB cell is shown by its start).
 REPORT_VALUE_LENGTH = 200
 #: Free text (fields without a rule) is cut to its length with a warning; a value breaking a rule is repaired or emptied.
-_CUT_TO_LENGTH = (*(f.name for f in FIELDS if f.rule is None), DECLARED_DEPARTMENT)
-_MAX_LENGTH = {**{f.name: f.max_length for f in FIELDS}, DECLARED_DEPARTMENT: 100}
+_CUT_TO_LENGTH = (*(f.name for f in FIELDS if f.rule is None), DECLARED_DEPARTMENT, DECLARED_REGION)
+_MAX_LENGTH = {**{f.name: f.max_length for f in FIELDS}, DECLARED_DEPARTMENT: 100, DECLARED_REGION: 100}
 _FIX_FORMULA = ("ouvrez le classeur dans Excel ou LibreOffice, enregistrez le classeur après recalcul, puis importez-le à nouveau "
                 "(ou collez les valeurs à la place des formules)")
 
@@ -751,7 +772,7 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
         limit, original = _MAX_LENGTH[name], df[name]
         long = original.str.len() > limit
         if long.any():
-            label = FIELDS_BY_NAME[name].label if name in FIELDS_BY_NAME else "Département"
+            label = FIELDS_BY_NAME[name].label if name in FIELDS_BY_NAME else _EXTRA_LABELS[name]
             note(long, name, original, original[long].map(lambda v, lim=limit: f"texte trop long ({len(v)} caractères, limite {lim}) : tronqué"),
                  f"raccourcissez le champ « {label} » à {limit} caractères au plus")
             df.loc[long, name] = original[long].map(lambda v, lim=limit: shorten(v, lim))
@@ -871,8 +892,13 @@ def _enforce_schema(df: pd.DataFrame, rejected: pd.Series, note) -> None:
     df.loc[lone, ["latitude", "longitude"]] = ""
 
 
+def name_commune_keys(noms: pd.Series, communes: pd.Series) -> pd.Series:
+    """What tells two rows name the same actor: its name and commune, normalised (duplicates in a file, an import against the directory)."""
+    return _per_value(noms.astype(str), _norm_header) + "|" + _per_value(communes.astype(str), normalise_name)
+
+
 def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report: list[dict]) -> pd.Series:
-    key = _per_value(df["nom"], _norm_header) + "|" + _per_value(df["commune"], normalise_name) + "|" + df["code_postal"].str[:2]
+    key = name_commune_keys(df["nom"], df["commune"]) + "|" + df["code_postal"].str[:2]
     dup_of = [""] * len(df)
     first: dict[str, int] = {}
     for pos, (k, kept, row, nom) in enumerate(zip(key, keep, rows, df["nom"])):
@@ -888,7 +914,8 @@ def _flag_duplicates(df: pd.DataFrame, rows: pd.Series, keep: pd.Series, report:
     return pd.Series(dup_of, index=df.index, dtype=object)
 
 
-def import_actors(source, *, filename: str | None = None, mapping: dict[str, str] | None = None, sheet: str | None = None) -> ImportResult:
+def import_actors(source, *, filename: str | None = None, mapping: dict[str, str] | None = None, sheet: str | None = None,
+                  reference: Reference | None = None, keep_outside=()) -> ImportResult:
     """Read, map and validate a file of actors; nothing is dropped silently.
 
     Parameters
@@ -900,6 +927,10 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
         ``{file column: field}`` overriding the automatic mapping; map a column to ``""`` to ignore it.
     sheet : str, optional
         Sheet of a workbook or layer of a GeoPackage (see :func:`read_table`).
+    reference : Reference, optional
+        With it, the region rule applies: rows whose region, department, postcode, INSEE code or
+        coordinates lie outside the region are set aside with the reason :data:`geodata.region.OUTSIDE`,
+        except those whose row number is in ``keep_outside`` (kept deliberately, with a warning).
 
     Returns
     -------
@@ -909,10 +940,11 @@ def import_actors(source, *, filename: str | None = None, mapping: dict[str, str
     """
     table = read_table(source, filename=filename, sheet=sheet)
     name = filename or (Path(source).name if isinstance(source, (str, Path)) else "import")
-    return import_table(table, name=name, mapping=mapping)
+    return import_table(table, name=name, mapping=mapping, reference=reference, keep_outside=keep_outside)
 
 
-def import_table(table: pd.DataFrame, *, name: str, mapping: dict[str, str] | None = None) -> ImportResult:
+def import_table(table: pd.DataFrame, *, name: str, mapping: dict[str, str] | None = None, reference: Reference | None = None,
+                 keep_outside=()) -> ImportResult:
     """Map and validate a table already read by :func:`read_table` (see :func:`import_actors`)."""
     auto = suggest_mapping(table.columns)
     if mapping:
@@ -944,6 +976,8 @@ def import_table(table: pd.DataFrame, *, name: str, mapping: dict[str, str] | No
         rows = pd.Series(range(first_row, first_row + len(table)), index=table.index)
     mapped = _apply_mapping(table, auto)
     actors, rejected_mask, report = validate(mapped, rows, _formulas_by_field(table, rows, auto))
+    if reference is not None:
+        rejected_mask = _region_rule(actors, rows, rejected_mask, report, reference, keep={int(r) for r in keep_outside})
     report = [*table.attrs.get("remarques", []), *report]
     dup_of = _flag_duplicates(actors, rows, ~rejected_mask, report)
     actors["id"] = _unique_ids(actors)
@@ -967,6 +1001,29 @@ def import_table(table: pd.DataFrame, *, name: str, mapping: dict[str, str] | No
         part=table.attrs.get("part"),
         part_kind=table.attrs.get("part_kind", "feuille"),
     )
+
+
+def _region_rule(df: pd.DataFrame, rows: pd.Series, rejected: pd.Series, report: list[dict], reference: Reference, *, keep: set[int]) -> pd.Series:
+    """Set aside the rows that lie outside the region (unless kept deliberately); a pair that lands in it once swapped is put back."""
+    lat, lon = _to_float(df["latitude"]), _to_float(df["longitude"])
+    given = lat.notna() & lon.notna()
+    if given.any():
+        swapped = pd.Series(False, index=df.index)
+        swapped[given] = where_points(reference, lon[given], lat[given])["swapped"].to_numpy()
+        for i in df.index[swapped]:
+            report.append(_remark(rows[i], "latitude/longitude", f"{df.at[i, 'latitude']} / {df.at[i, 'longitude']}",
+                                  "latitude et longitude inversées, remises dans l'ordre", "vérifiez l'ordre des colonnes latitude et longitude"))
+        df.loc[swapped, ["latitude", "longitude"]] = df.loc[swapped, ["longitude", "latitude"]].to_numpy()
+    reasons = outside_reasons(df, reference, region_column=DECLARED_REGION, department_column=DECLARED_DEPARTMENT)
+    outside = (reasons != "") & ~rejected
+    kept = outside & rows.isin(keep)
+    for i in df.index[outside]:
+        where = _visible(df.at[i, "commune"] or df.at[i, "code_postal"])
+        if kept[i]:
+            report.append(_remark(rows[i], "lieu", where, f"{reasons[i]} ; gardée à la demande de l'équipe", "rien à faire si ce choix est voulu"))
+        else:
+            report.append(_remark(rows[i], "lieu", where, reasons[i], "ligne écartée : l'annuaire couvre l'Occitanie ; gardez-la délibérément si elle y a sa place", "rejet"))
+    return rejected | (outside & ~kept)
 
 
 def _formulas_by_field(table: pd.DataFrame, rows: pd.Series, mapping: dict[str, str]) -> dict[str, pd.Series]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geodata.actors import FIELD_NAMES, SURVEY_STATUSES, clean_value, record_problems, shorten
+from geodata.actors import FIELD_NAMES, FIELDS_BY_NAME, SURVEY_STATUSES, clean_value, record_problems, shorten
 from geodata.errors import ConflictError, GeodataError
 from geodata.settings import Settings, get_settings
 
@@ -30,6 +30,18 @@ _SQL_UPDATE = "UPDATE actors SET " + ", ".join(f'"{n}" = ?' for n in _NAMES if n
 
 class ActorValidationError(GeodataError):
     """An actor record breaks the schema (messages name the actor, the field and the fix)."""
+
+
+class RevertConflict(ConflictError):
+    """An undo refused because a later change touched the same fields; ``fields`` shows them side by side."""
+
+    def __init__(self, change_id: int, actor_id: str, fields: list[dict]):
+        self.change_id, self.actor_id, self.fields = change_id, actor_id, fields
+        names = ", ".join(f"« {f['champ']} »" for f in fields)
+        super().__init__(
+            f"Impossible d'annuler le changement n° {change_id} : l'acteur {actor_id!r} a été modifié depuis sur {names} "
+            "(par des changements plus récents). Annulez d'abord les changements plus récents de ces champs, ou corrigez la fiche à la main."
+        )
 
 
 def validate_actor(record: Mapping) -> dict[str, str]:
@@ -98,6 +110,13 @@ class Store:
                 " version_before INTEGER, version_after INTEGER, reverts INTEGER)"
             )
             db.execute("CREATE INDEX IF NOT EXISTS history_actor ON history(actor_id)")
+            if "batch_id" not in {row[1] for row in db.execute("PRAGMA table_info(history)")}:  # stores made before batches
+                db.execute("ALTER TABLE history ADD COLUMN batch_id INTEGER")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS batches (batch_id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, at TEXT NOT NULL,"
+                " source TEXT NOT NULL DEFAULT '', fingerprint TEXT NOT NULL DEFAULT '', counts TEXT NOT NULL DEFAULT '{}',"
+                " undone_by TEXT, undone_at TEXT)"
+            )
 
     @contextlib.contextmanager
     def _connect(self):
@@ -165,24 +184,26 @@ class Store:
                     "change_id": r["change_id"], "actor_id": r["actor_id"], "nom": (after or before or {}).get("nom", ""),
                     "action": r["action"], "user": r["user"], "at": r["at"], "fields": changed,
                     "before": before, "after": after, "version_before": r["version_before"],
-                    "version_after": r["version_after"], "reverts": r["reverts"],
+                    "version_after": r["version_after"], "reverts": r["reverts"], "batch_id": r["batch_id"],
                 }
             )
-        columns = ["change_id", "actor_id", "nom", "action", "user", "at", "fields", "before", "after", "version_before", "version_after", "reverts"]
-        return pd.DataFrame(records, columns=columns).astype({"version_before": "Int64", "version_after": "Int64", "reverts": "Int64"})
+        columns = ["change_id", "actor_id", "nom", "action", "user", "at", "fields", "before", "after", "version_before", "version_after", "reverts",
+                   "batch_id"]
+        return pd.DataFrame(records, columns=columns).astype({"version_before": "Int64", "version_after": "Int64", "reverts": "Int64", "batch_id": "Int64"})
 
     # -- writing -------------------------------------------------------------------------------
 
     @staticmethod
-    def _log(db, actor_id, action, user, before, after, reverts=None) -> int:
+    def _log(db, actor_id, action, user, before, after, reverts=None, batch_id=None) -> int:
         strip = lambda rec: None if rec is None else {k: v for k, v in rec.items() if k != "version"}  # noqa: E731
         cur = db.execute(
-            "INSERT INTO history (actor_id, action, user, at, before, after, version_before, version_after, reverts) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO history (actor_id, action, user, at, before, after, version_before, version_after, reverts, batch_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 actor_id, action, user, _now(),
                 None if before is None else json.dumps(strip(before), ensure_ascii=False),
                 None if after is None else json.dumps(strip(after), ensure_ascii=False),
-                None if before is None else before.get("version"), None if after is None else after.get("version"), reverts,
+                None if before is None else before.get("version"), None if after is None else after.get("version"), reverts, batch_id,
             ),
         )
         return cur.lastrowid
@@ -283,37 +304,122 @@ class Store:
             self._log(db, actor_id, DELETE, user, current, None)
 
     def revert(self, change_id: int, *, user: str) -> dict | None:
-        """Undo one change: restore a deleted actor, put back the previous values, or remove an added actor.
+        """Undo one change, the latest or an older one: restore a deleted actor, put back the fields it changed, or remove an added actor.
 
-        Refused with :class:`ConflictError` when the actor is no longer as ``change_id`` left it
-        (undo the later changes first, newest first). Returns the actor as it is now (None if removed).
+        Only the fields that change touched are put back, so an older change can be undone while later
+        changes of other fields stay. Refused with :class:`RevertConflict` (which lists, field by field,
+        the value the change left, the value now and the later change) when a later change touched the
+        same fields. Returns the actor as it is now (None if removed).
         """
         user = self._user(user)
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM history WHERE change_id = ?", (int(change_id),)).fetchone()
-            if row is None:
-                raise GeodataError(f"Changement n° {change_id!r} introuvable dans l'historique.")
-            actor_id = row["actor_id"]
-            current = self._get(db, actor_id)
-            before = json.loads(row["before"]) if row["before"] else None
-            after = json.loads(row["after"]) if row["after"] else None
-            if after is None:  # a deletion: the actor must still be absent
-                if current is not None:
-                    raise ConflictError(f"Acteur {actor_id!r} déjà présent (version {current['version']}) : la suppression n° {change_id} a déjà été annulée.")
-            elif current is None or any(current[n] != after.get(n, "") for n in FIELD_NAMES):
-                # The actor must be as this change left it (later changes undone first), whatever its version number.
-                state = "supprimé depuis" if current is None else f"modifié depuis (version {current['version']})"
-                raise ConflictError(
-                    f"Impossible d'annuler le changement n° {change_id} : l'acteur {actor_id!r} a été {state}. Annulez d'abord les changements plus récents."
-                )
-            version = self._next_version(db, actor_id)
-            if before is None:  # undo an addition
-                db.execute("DELETE FROM actors WHERE id = ?", (actor_id,))
-                self._log(db, actor_id, DELETE, user, current, None, reverts=change_id)
-                return None
-            restored = self._write(db, validate_actor(before), version, insert=current is None)
-            self._log(db, actor_id, RESTORE if current is None else EDIT, user, current, restored, reverts=change_id)
+            return self._revert(db, int(change_id), user)
+
+    def _revert(self, db, change_id: int, user: str, batch_id: int | None = None) -> dict | None:
+        row = db.execute("SELECT * FROM history WHERE change_id = ?", (change_id,)).fetchone()
+        if row is None:
+            raise GeodataError(f"Changement n° {change_id!r} introuvable dans l'historique.")
+        actor_id = row["actor_id"]
+        current = self._get(db, actor_id)
+        before = json.loads(row["before"]) if row["before"] else None
+        after = json.loads(row["after"]) if row["after"] else None
+        if after is None:  # a deletion: the actor must still be absent
+            if current is not None:
+                raise ConflictError(f"Acteur {actor_id!r} déjà présent (version {current['version']}) : la suppression n° {change_id} a déjà été annulée.")
+            restored = self._write(db, validate_actor(before), self._next_version(db, actor_id), insert=True)
+            self._log(db, actor_id, RESTORE, user, None, restored, reverts=change_id, batch_id=batch_id)
+            return restored
+        if current is None:
+            raise ConflictError(
+                f"Impossible d'annuler le changement n° {change_id} : l'acteur {actor_id!r} a été supprimé depuis. "
+                "Annulez d'abord les changements plus récents (restaurez-le)."
+            )
+        # An addition is undone only if nothing changed since; an edit only if its own fields are as it left them.
+        touched = list(FIELD_NAMES) if before is None else [n for n in FIELD_NAMES if before.get(n, "") != after.get(n, "")]
+        clashes = [n for n in touched if current[n] != after.get(n, "")]
+        if clashes:
+            raise RevertConflict(change_id, actor_id, self._clashes(db, change_id, actor_id, clashes, after, current))
+        if before is None:  # undo an addition
+            db.execute("DELETE FROM actors WHERE id = ?", (actor_id,))
+            self._log(db, actor_id, DELETE, user, current, None, reverts=change_id, batch_id=batch_id)
+            return None
+        merged = validate_actor({**{k: v for k, v in current.items() if k != "version"}, **{n: before.get(n, "") for n in touched}})
+        restored = self._write(db, merged, self._next_version(db, actor_id), insert=False)
+        self._log(db, actor_id, EDIT, user, current, restored, reverts=change_id, batch_id=batch_id)
         return restored
+
+    @staticmethod
+    def _clashes(db, change_id: int, actor_id: str, fields: list[str], after: dict, current: dict) -> list[dict]:
+        """For each clashing field: the value ``change_id`` left, the value now, and the latest later change that touched it."""
+        later = db.execute("SELECT change_id, user, before, after FROM history WHERE actor_id = ? AND change_id > ? ORDER BY change_id DESC",
+                           (actor_id, change_id)).fetchall()
+        out = []
+        for name in fields:
+            by = next((r for r in later if (json.loads(r["before"]) if r["before"] else {}).get(name, "") != (json.loads(r["after"]) if r["after"] else {}).get(name, "")), None)
+            out.append({"champ": FIELDS_BY_NAME[name].label, "valeur laissée par ce changement": after.get(name, ""), "valeur actuelle": current[name],
+                        "changé depuis par": "" if by is None else f"n° {by['change_id']} ({by['user']})"})
+        return out
+
+    # -- batches: one import, one entry, undone as a whole ---------------------------------------
+
+    def apply_batch(self, added: list[Mapping], updated: list[tuple[str, Mapping, int]], *, user: str, source: str = "",
+                    counts: Mapping | None = None) -> int:
+        """Write an import as one batch: add ``added``, apply each ``(id, changes, expected_version)`` of ``updated``.
+
+        All or nothing (one transaction): a row that breaks the schema, an id taken since the plan or an
+        actor changed since (stale version) writes nothing. Returns the batch number, which
+        :meth:`revert_batch` undoes.
+        """
+        user = self._user(user)
+        records = [validate_actor(r) for r in added]
+        with self._transaction() as db:
+            batch = db.execute("INSERT INTO batches (user, at, source, counts) VALUES (?,?,?,?)",
+                               (user, _now(), str(source), json.dumps(dict(counts or {}), ensure_ascii=False))).lastrowid
+            for rec in records:
+                if self._get(db, rec["id"]) is not None:
+                    raise ConflictError(f"Identifiant {rec['id']!r} ajouté entre-temps dans l'annuaire : rien n'est enregistré. Préparez à nouveau l'enregistrement.")
+                self._log(db, rec["id"], IMPORT, user, None, self._write(db, rec, self._next_version(db, rec["id"]), insert=True), batch_id=batch)
+            for actor_id, changes, version in updated:
+                current = self._get(db, actor_id)
+                if current is None:
+                    raise ConflictError(f"Acteur {actor_id!r} supprimé entre-temps : rien n'est enregistré. Préparez à nouveau l'enregistrement.")
+                self._check_version(current, version)
+                merged = validate_actor({**{k: v for k, v in current.items() if k != "version"}, **changes})
+                self._log(db, actor_id, IMPORT, user, current, self._write(db, merged, current["version"] + 1, insert=False), batch_id=batch)
+        return batch
+
+    def batches(self) -> pd.DataFrame:
+        """Imports written as batches, newest first: batch_id, user, at, source, counts (dict), changes, undone_by, undone_at."""
+        with self._connect() as db:
+            rows = db.execute("SELECT b.*, (SELECT COUNT(*) FROM history h WHERE h.batch_id = b.batch_id AND h.reverts IS NULL) AS changes"
+                              " FROM batches b ORDER BY batch_id DESC").fetchall()
+        columns = ["batch_id", "user", "at", "source", "counts", "changes", "undone_by", "undone_at"]
+        return pd.DataFrame([{**{c: r[c] for c in columns if c != "counts"}, "counts": json.loads(r["counts"] or "{}")} for r in rows], columns=columns)
+
+    def revert_batch(self, batch_id: int, *, user: str) -> int:
+        """Undo every change of a batch, newest first, in one transaction; returns how many changes were undone.
+
+        Refused (nothing undone) when the batch was already undone or when an actor it wrote was
+        changed since on the same fields: the message names the actor and the fields.
+        """
+        user = self._user(user)
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM batches WHERE batch_id = ?", (int(batch_id),)).fetchone()
+            if row is None:
+                raise GeodataError(f"Import n° {batch_id!r} introuvable dans l'historique.")
+            if row["undone_at"]:
+                raise ConflictError(f"L'import n° {batch_id} a déjà été annulé (par {row['undone_by']}, le {row['undone_at']}).")
+            changes = [r[0] for r in db.execute("SELECT change_id FROM history WHERE batch_id = ? AND reverts IS NULL ORDER BY change_id DESC",
+                                                (int(batch_id),))]
+            for change_id in changes:
+                try:
+                    self._revert(db, change_id, user, batch_id=int(batch_id))
+                except ConflictError as exc:
+                    refused = ConflictError(f"Impossible d'annuler l'import n° {batch_id} (rien n'a été annulé) : {exc}")
+                    refused.fields = getattr(exc, "fields", [])  # the clash side by side, when a later edit is the cause
+                    raise refused from None
+            db.execute("UPDATE batches SET undone_by = ?, undone_at = ? WHERE batch_id = ?", (user, _now(), int(batch_id)))
+        return len(changes)
 
     def replace_all(self, actors: pd.DataFrame, *, user: str) -> dict[str, int]:
         """Make the store hold exactly ``actors`` (seed from the sample or an import); log each difference.

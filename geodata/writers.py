@@ -2,7 +2,7 @@
 
 The CSV convention is the one French spreadsheets open without an import dialog: UTF-8 with a
 byte-order mark, ``;`` between fields and a decimal comma (``,`` with a decimal point on
-request), CRLF line ends (RFC 4180), and any cell that a spreadsheet would run as a formula
+request), CRLF line ends (RFC 4180), booleans written ``oui``/``non`` (the files speak French), and any cell that a spreadsheet would run as a formula
 neutralised (:mod:`geodata.spreadsheet`). GeoJSON follows RFC 7946: EPSG:4326 only and no
 ``crs`` member, 6 decimals, exterior rings counter-clockwise, null for missing or non-finite
 numbers. Nothing else in the project calls ``to_csv``, ``to_file`` or ``pyogrio.write_dataframe``
@@ -42,7 +42,7 @@ EXTENSIONS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg":
 
 
 def csv_bytes(table: pd.DataFrame, *, sep: str = ";") -> bytes:
-    """A table as CSV for spreadsheets: UTF-8 with BOM, ``sep`` (';' goes with a decimal comma), CRLF, formulas neutralised.
+    """A table as CSV for spreadsheets: UTF-8 with BOM, ``sep`` (';' goes with a decimal comma), CRLF, oui/non, formulas neutralised.
 
     A GeoDataFrame loses its geometry column (callers add ``longitude``/``latitude`` first when they want them).
     """
@@ -53,12 +53,24 @@ def csv_bytes(table: pd.DataFrame, *, sep: str = ";") -> bytes:
     table = neutralise_frame(table)
     decimal = "," if sep == ";" else "."
     for i, dtype in enumerate(table.dtypes):
-        if pd.api.types.is_float_dtype(dtype):  # formatted in one vectorised pass: pandas' per-value decimal formatter is 3× slower
+        if pd.api.types.is_bool_dtype(dtype):  # bool and nullable boolean: oui/non, unknown empty
+            table.isetitem(i, table.iloc[:, i].map({True: "oui", False: "non"}).astype(object).where(table.iloc[:, i].notna(), ""))
+        elif _is_boolean_objects(table.iloc[:, i]):
+            table.isetitem(i, table.iloc[:, i].map(lambda v: "" if v is None or v is pd.NA else ("oui" if v else "non")))
+        elif pd.api.types.is_float_dtype(dtype):  # formatted in one vectorised pass: pandas' per-value decimal formatter is 3× slower
             values = table.iloc[:, i]
             formatted = values.astype(str).str.replace(".", decimal, regex=False)
             table.isetitem(i, formatted.where(values.notna(), ""))
     text = table.to_csv(sep=sep, index=False, decimal=decimal, lineterminator="\r\n")
     return "\ufeff".encode() + text.encode("utf-8")
+
+
+def _is_boolean_objects(values: pd.Series) -> bool:
+    """An object column holding only booleans and missing values (at least one boolean)."""
+    if values.dtype != object or values.empty:
+        return False
+    kinds = {type(v) for v in values if v is not None and v is not pd.NA}
+    return bool(kinds) and kinds <= {bool, np.bool_}
 
 
 def csv_zip(tables: Mapping[str, pd.DataFrame], *, sep: str = ";") -> bytes:

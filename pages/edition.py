@@ -46,6 +46,44 @@ def actor_form(key: str, initial: dict, *, submit: str, with_id: bool = False) -
         return values if st.form_submit_button(submit) else None
 
 
+def refused(exc: ConflictError) -> None:
+    """A refused undo: the message, then the clashing fields side by side (value left by the change, value now)."""
+    st.error(str(exc))
+    if getattr(exc, "fields", None):
+        st.dataframe(pd.DataFrame(exc.fields), hide_index=True)
+
+
+def undo_button(label: str, *, key: str, help: str, undo, said) -> None:
+    """A button that undoes something: refused, it says why (fields side by side); done, the page reruns saying ``said(result)``."""
+    if st.button(label, key=key, help=help):
+        with user_errors():
+            try:
+                result = undo()
+            except ConflictError as exc:
+                refused(exc)
+            else:
+                done(said(result))
+
+
+def batches_section() -> None:
+    """The imports written as batches, each undone as a whole."""
+    batches = store.batches()
+    if batches.empty:
+        return
+    st.subheader("Imports")
+    shown = batches.assign(bilan=batches["counts"].map(lambda c: ", ".join(f"{n} {g}" for g, n in c.items())),
+                           annule=batches["undone_at"].map(lambda v: f"annulé le {v}" if v else ""))
+    st.dataframe(shown[["batch_id", "at", "user", "source", "changes", "bilan", "annule"]], hide_index=True,
+                 column_config={"batch_id": "Lot", "at": "Date (UTC)", "user": "Par", "source": "Fichier", "changes": "Changements",
+                                "bilan": "Bilan", "annule": "Annulation"})
+    open_batches = list(batches.loc[batches["undone_at"].isna(), "batch_id"])
+    if not open_batches:
+        return
+    batch = st.selectbox("Import", open_batches, format_func=lambda b: f"lot n° {b}", key="batch_choice")
+    undo_button("Annuler cet import", key="revert_batch", help="Défait tous les changements du lot en une fois.",
+                undo=lambda: store.revert_batch(int(batch), user=user), said=lambda n: f"Import n° {batch} annulé : {n} changements défaits.")
+
+
 if store.is_empty():
     st.info("L'annuaire modifiable est vide : la carte montre l'annuaire d'exemple (ou CSTI_ACTORS_FILE). Initialisez-le pour le modifier.")
     if st.button("Initialiser l'annuaire modifiable avec l'annuaire affiché"):
@@ -141,14 +179,10 @@ with tab_history:
                              "avant": [(row["before"] or {}).get(n, "") for n in row["fields"]],
                              "après": [(row["after"] or {}).get(n, "") for n in row["fields"]]})
         st.dataframe(diff, hide_index=True)
-        if st.button("Annuler ce changement", key="revert"):
-            with user_errors():
-                try:
-                    restored = store.revert(int(change_id), user=user)
-                except ConflictError as exc:
-                    st.error(str(exc))
-                else:
-                    done("Changement annulé." + (f" Fiche {restored['nom']!r} en version {restored['version']}." if restored else ""))
+        undo_button("Annuler ce changement", key="revert", help="Seuls les champs de ce changement reprennent leur valeur d'avant.",
+                    undo=lambda: store.revert(int(change_id), user=user),
+                    said=lambda r: "Changement annulé." + (f" Fiche {r['nom']!r} en version {r['version']}." if r else ""))
+    batches_section()
 
 with tab_survey:
     st.subheader("Réponses à l'enquête par département")

@@ -1,16 +1,18 @@
-"""Page « Import & géocodage » : importer l'enquête, vérifier, géocoder, corriger à la main."""
+"""Page « Import & géocodage » : importer l'enquête, vérifier, géocoder, corriger à la main, enregistrer dans l'annuaire."""
 
 import hashlib
 
 import pandas as pd
 import streamlit as st
 
-from geodata import corrections
+from geodata import corrections, drafts
 from geodata.directory import SAMPLE_FILE, place_and_enrich
 from geodata.geocoding import PRECISION_LABELS, SOURCES
-from geodata.importing import TARGETS, import_table, read_table, rejected_csv, suggest_mapping
+from geodata.importing import ROW, TARGETS, import_table, read_table, rejected_csv, suggest_mapping
+from geodata.publishing import GROUPS, PLURALS, apply_plan, batch_report, plan_import
 from geodata.settings import get_settings
-from pages.common import require_staff, territory, user_errors
+from geodata.store import default_store
+from pages.common import download_on_click, require_staff, territory, user_errors
 
 
 @st.cache_data(max_entries=4, show_spinner="Lecture du fichier…")
@@ -23,7 +25,9 @@ def read_once(digest: str, name: str, sheet: str | None, _data: bytes):
 
 
 st.title("Import & géocodage")
-require_staff()
+user = require_staff()
+if flash := st.session_state.pop("import_flash", None):
+    st.success(flash)
 
 IGNORE = "(ignorer)"
 settings = get_settings()
@@ -31,11 +35,29 @@ terr = territory()
 
 uploaded = st.file_uploader("Fichier de l'enquête", type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip"],
                             help="CSV (UTF-8, UTF-16 ou Windows, « ; » ou « , »), Excel, GeoJSON, GeoPackage ou Shapefile zippé.")
+# The import in progress is a draft kept on the server for this account: a reload (which asks for the login again) resumes it.
+draft = drafts.load_draft(user, settings=settings) if user else None
+resumed = draft if draft is not None and st.session_state.get("brouillon_repris") == draft.digest else None
 if uploaded is not None:
     name, data = uploaded.name, uploaded.getvalue()
+elif resumed is not None:
+    name, data = resumed.name, resumed.data
+    st.caption(f"Import en cours repris : « {name} ».")
 elif st.checkbox("Essayer avec l'annuaire d'exemple embarqué"):
     name, data = SAMPLE_FILE.name, SAMPLE_FILE.read_bytes()
 else:
+    if draft is not None:
+        st.info(f"Un import en cours a été gardé pour vous : « {draft.name} » (enregistré le {draft.saved_at.replace('T', ' à ')[:-6]} UTC).")
+        c1, c2 = st.columns(2)
+        if c1.button("Reprendre l'import en cours", type="primary"):
+            st.session_state["brouillon_repris"] = draft.digest
+            if draft.sheet:
+                st.session_state[f"feuille-{draft.digest}"] = draft.sheet
+            st.session_state[f"garder-{draft.digest}-{draft.sheet}"] = draft.keep
+            st.rerun()
+        if c2.button("Abandonner l'import en cours"):
+            drafts.discard_draft(user, settings=settings)
+            st.rerun()
     st.info("Déposez un fichier pour commencer. Les colonnes sont reconnues automatiquement ; vous pourrez corriger la correspondance.")
     st.stop()
 
@@ -55,7 +77,8 @@ st.subheader("1. Correspondance des colonnes")
 auto = suggest_mapping(table.columns)
 columns = [c for c in table.columns if not str(c).startswith("__")]
 editor = st.data_editor(
-    pd.DataFrame({"colonne du fichier": columns, "champ": [auto.get(c, IGNORE) for c in columns]}),
+    pd.DataFrame({"colonne du fichier": columns, "champ": [(resumed.mapping if resumed and resumed.digest == digest else auto).get(c) or IGNORE
+                                                           for c in columns]}),
     column_config={
         "colonne du fichier": st.column_config.TextColumn(disabled=True),
         "champ": st.column_config.SelectboxColumn(options=[IGNORE, *TARGETS], required=True),
@@ -66,13 +89,22 @@ editor = st.data_editor(
 mapping = {c: ("" if f == IGNORE else f) for c, f in zip(editor["colonne du fichier"], editor["champ"])}
 
 st.subheader("2. Rapport de validation")
+keep_key = f"garder-{digest}-{sheet}"
+kept = st.session_state.get(keep_key, [])
 with user_errors():
-    result = import_table(table, name=name, mapping=mapping)
+    result = import_table(table, name=name, mapping=mapping, reference=terr.reference, keep_outside=kept)
 st.write(result.summary)
+outside = result.rejected[result.outside]
+if len(outside) or kept:
+    names = dict(zip(map(int, result.actors[ROW]), result.actors["nom"] + " — " + result.actors["commune"]))
+    names |= {int(r): str(m) for r, m in zip(outside[ROW], outside["motif"])}
+    st.multiselect("Garder quand même des lignes hors Occitanie", sorted({*map(int, outside[ROW]), *map(int, kept)}), key=keep_key,
+                   format_func=lambda r: f"ligne {r} : {names.get(r, '')}", placeholder="Aucune : toutes restent écartées",
+                   help="Les lignes hors Occitanie sont écartées de l'annuaire ; choisissez celles qui y ont leur place malgré tout.")
 if len(result.report):
     st.dataframe(result.report, hide_index=True, width="stretch")
 if len(result.rejected):
-    st.download_button("Télécharger les lignes rejetées (CSV)", rejected_csv(result), file_name="lignes_rejetees.csv", mime="text/csv")
+    st.download_button("Télécharger les lignes rejetées et écartées (CSV)", rejected_csv(result), file_name="lignes_rejetees.csv", mime="text/csv")
 
 st.subheader("3. Géocodage")
 online = st.toggle("Interroger le service national d'adresses (Géoplateforme)", value=False, disabled=settings.offline,
@@ -88,7 +120,14 @@ if st.button("Géocoder", type="primary"):
         st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=not online, progress=progress))
     bar.progress(1.0, text="Terminé")
 
+if resumed is not None and resumed.geocoded and st.session_state.get("geocodage", (None,))[0] != key:
+    # The answers are in the geocoding cache (online ones included), the corrections in their file: placing again is offline.
+    with user_errors():
+        st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
 stored = st.session_state.get("geocodage")
+if user:
+    drafts.save_draft(user, drafts.Draft(name, data, sheet, mapping, [int(r) for r in kept], geocoded=bool(stored and stored[0] == key),
+                                         online=online), settings=settings)
 if not stored or stored[0] != key:
     st.stop()
 placed = stored[1]
@@ -113,25 +152,57 @@ order = list(review["id"]) + [i for i in placed["id"] if i not in set(review["id
 actor_id = st.selectbox("Acteur", order, format_func=lambda i: labels[i])
 how = st.radio("Corriger par", ["Choisir la commune", "Saisir les coordonnées"], horizontal=True)
 communes = terr.communes.sort_values("nom")
-with st.form("correction"):
+row = placed.loc[placed["id"] == actor_id].iloc[0]
+here = row.geometry if row.geometry is not None and not row.geometry.is_empty else None
+commune_names = dict(zip(terr.communes["code_insee"], terr.communes["nom"]))
+with st.form(f"correction-{actor_id}"):
+    # The form starts from where the actor is placed now, never from an unrelated commune or fixed coordinates.
     if how == "Choisir la commune":
         codes = list(communes["code_insee"])
-        current = placed.loc[placed["id"] == actor_id, "code_insee_lieu"].iloc[0]
-        code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else 0,
+        current = row["code_insee_lieu"]
+        code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else None, placeholder="Choisir une commune",
                             format_func=dict(zip(codes, communes["nom"] + " (" + communes["code_insee"] + ")")).get)
         lat = lon = None
     else:
         code = None
-        lat = st.number_input("Latitude (WGS 84)", value=43.6, format="%.6f")
-        lon = st.number_input("Longitude (WGS 84)", value=1.44, format="%.6f")
+        lat = st.number_input("Latitude (WGS 84)", value=None if here is None else round(float(here.y), 6), format="%.6f")
+        lon = st.number_input("Longitude (WGS 84)", value=None if here is None else round(float(here.x), 6), format="%.6f")
     motif = st.text_input("Motif (facultatif)")
     if st.form_submit_button("Enregistrer la correction"):
         with user_errors():
-            corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif, settings=settings)
+            entry = corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif,
+                                                auteur=user, settings=settings)
             st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
-        st.success("Correction enregistrée : elle sera réappliquée à chaque nouvel import de cet acteur.")
+        before = commune_names.get(row["code_insee_lieu"], "non localisé")
+        st.session_state["import_flash"] = (
+            f"Correction enregistrée pour « {row['nom']} » par {user} : {before} → {commune_names.get(entry['code_insee'], entry['code_insee'])} "
+            f"({entry['latitude']:.6f}, {entry['longitude']:.6f}). Elle sera réappliquée à chaque nouvel import de cet acteur."
+        )
         st.rerun()
 if actor_id in corrections.load_corrections(settings=settings) and st.button("Supprimer la correction de cet acteur"):
     corrections.remove_correction(actor_id, settings=settings)
     st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
+    st.rerun()
+
+st.subheader("5. Enregistrer dans l'annuaire")
+store = default_store(settings)
+with user_errors():
+    plan = plan_import(store, result)
+st.write(f"Ce qui se passera : {plan.summary()}")
+for box, group in zip(st.columns(len(GROUPS)), GROUPS):
+    box.metric(PLURALS[group].capitalize(), plan.counts[group])
+if len(plan.diffs):
+    st.write("Changements champ par champ des acteurs mis à jour :")
+    st.dataframe(plan.diffs, hide_index=True, width="stretch")
+st.dataframe(plan.rows, hide_index=True, width="stretch")
+download_on_click("Télécharger le rapport de l'import (CSV)", lambda: batch_report(plan), file_name="rapport_import.csv", mime="text/csv",
+                  key="batch_report")
+if not plan.changes_anything:
+    st.info("Rien à enregistrer : l'annuaire contient déjà ces acteurs tels quels.")
+elif st.button("Enregistrer dans l'annuaire", type="primary", help="Un seul lot de l'historique, annulable depuis la page Édition."):
+    with user_errors():
+        batch = apply_plan(store, plan, user=user)
+    drafts.discard_draft(user, settings=settings)
+    st.session_state["import_flash"] = (f"Import enregistré dans l'annuaire : lot n° {batch} ({plan.summary()}) "
+                                        "Il s'annule d'un coup depuis la page « Édition », onglet « Historique ».")
     st.rerun()

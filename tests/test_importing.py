@@ -144,7 +144,7 @@ def test_import_page_end_to_end(monkeypatch, tmp_path):
     from geodata import corrections
     from geodata.settings import get_settings
 
-    monkeypatch.setattr(pages.common, "require_staff", lambda: None)
+    monkeypatch.setattr(pages.common, "require_staff", lambda: "alice")
     monkeypatch.setenv("CSTI_DATA_DIR", str(tmp_path / "data"))
     page = Path(__file__).resolve().parents[1] / "pages" / "import_geocodage.py"
     at = AppTest.from_file(str(page), default_timeout=60)
@@ -157,11 +157,13 @@ def test_import_page_end_to_end(monkeypatch, tmp_path):
     placed = next(m for m in at.metric if m.label == "Placés")
     assert placed.value == "124 / 124"
     commune = next(s for s in at.selectbox if s.label == "Commune")
-    commune.set_value("09289")  # Tarascon-sur-Ariège for the first actor, submitted with the form
+    commune.set_value("09289")  # Lorp-Sentaraille for the first actor (Grotte de Niaux), submitted with the form
     next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
     assert not at.exception, at.exception
     saved = corrections.load_corrections(settings=get_settings())
     assert list(saved.values())[0]["code_insee"] == "09289"
+    assert list(saved.values())[0]["auteur"] == "alice"  # the history of corrections names its author
+    assert any("par alice : Niaux → Lorp-Sentaraille" in m.value for m in at.success), [m.value for m in at.success]  # what changed, said
 
 
 def _two_sheet_workbook(path: Path) -> Path:

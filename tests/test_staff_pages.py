@@ -616,3 +616,70 @@ def test_removing_an_account_ends_its_session(staff_env, monkeypatch, accounts):
     at.run()
     assert [t.label for t in at.text_input] == ["Identifiant", "Mot de passe"]
     assert "Grotte de Niaux" not in all_text(at)
+
+
+def test_import_page_publishes_the_sample_as_one_batch_then_edition_undoes_it(staff_env):
+    before = len(staff_env)
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    next(c for c in at.checkbox if c.label.startswith("Essayer avec l'annuaire")).check()
+    at.run()
+    next(b for b in at.button if b.label == "Géocoder").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]
+    counts = {m.label: int(m.value) for m in at.metric if m.label in {"Nouveaux", "Mis à jour", "Inchangés", "Rejetés", "Écartés (hors occitanie)"}}
+    from geodata.directory import SAMPLE_FILE
+    from geodata.importing import import_actors
+
+    assert counts["Nouveaux"] > 0 and sum(counts.values()) == import_actors(SAMPLE_FILE).rows  # every row of the file in one group
+    next(b for b in at.button if b.label == "Enregistrer dans l'annuaire").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("lot n° 1" in s.value for s in at.success)
+    assert len(staff_env) == before + counts["Nouveaux"] and set(staff_env.history().dropna(subset=["batch_id"])["user"]) == {"alice"}
+    assert "Rien à enregistrer" in " ".join(i.value for i in at.info)  # the same file again changes nothing
+    at = login(open_page("pages/edition.py"), "bob", PASSWORD)
+    assert next(s for s in at.selectbox if s.label == "Import").value == 1
+    next(b for b in at.button if b.label == "Annuler cet import").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(staff_env) == before and staff_env.batches().iloc[0]["undone_by"] == "bob"
+
+
+def test_edition_refuses_a_clashing_undo_and_shows_both_values(staff_env):
+    first = staff_env.list_actors().iloc[0]
+    staff_env.update(first["id"], {"nom": "Nom 2"}, expected_version=int(first["version"]), user="alice")
+    staff_env.update(first["id"], {"nom": "Nom 3"}, expected_version=int(first["version"]) + 1, user="bob")
+    older = int(staff_env.history(first["id"]).iloc[1]["change_id"])
+    at = login(open_page("pages/edition.py"), "carol", PASSWORD)
+    next(s for s in at.selectbox if s.label == "Changement").set_value(older)
+    at.run()
+    next(b for b in at.button if b.label == "Annuler ce changement").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("plus récents" in e.value for e in at.error)
+    clash = next(d.value for d in at.dataframe if "valeur actuelle" in d.value.columns)
+    assert list(clash.iloc[0][["valeur laissée par ce changement", "valeur actuelle"]]) == ["Nom 2", "Nom 3"]
+    assert staff_env.get(first["id"])["nom"] == "Nom 3"
+
+
+def test_a_reload_keeps_the_import_in_progress_as_a_draft(staff_env):
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    next(c for c in at.checkbox if c.label.startswith("Essayer avec l'annuaire")).check()
+    at.run()
+    next(b for b in at.button if b.label == "Géocoder").click()
+    at.run()
+    assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]
+    # A reload is a new session: the login is asked again, then the draft is offered.
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    assert any("acteurs_exemple.csv" in i.value and "gardé pour vous" in i.value for i in at.info)
+    assert not any(i.value.startswith("Un import en cours") for i in login(open_page("pages/import_geocodage.py"), "bob", PASSWORD).info)  # per account
+    next(b for b in at.button if b.label == "Reprendre l'import en cours").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]  # resumed where it stopped: geocoded
+    assert next(m for m in at.metric if m.label == "Placés").value.startswith("124")
+    at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
+    next(b for b in at.button if b.label == "Abandonner l'import en cours").click()
+    at.run()
+    assert not any(i.value.startswith("Un import en cours") for i in at.info)

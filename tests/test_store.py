@@ -155,15 +155,31 @@ def test_history_restores_a_deleted_actor(store):
 def test_revert_an_edit_and_refuse_when_changed_since(store):
     store.add(ACTOR, user="alice")
     store.update("t-1", {"nom": "Nom 2"}, expected_version=1, user="alice")
-    store.update("t-1", {"commune": "Toulouse Cedex"}, expected_version=2, user="bob")
+    store.update("t-1", {"nom": "Nom 3", "commune": "Toulouse Cedex"}, expected_version=2, user="bob")
     first_edit, second_edit = store.history("t-1").iloc[1], store.history("t-1").iloc[0]
-    assert first_edit["fields"] == ["nom"] and second_edit["fields"] == ["commune"]
-    with pytest.raises(ConflictError, match="plus récents"):
+    assert first_edit["fields"] == ["nom"] and second_edit["fields"] == ["nom", "commune"]
+    with pytest.raises(ConflictError, match="plus récents") as refused:
         store.revert(int(first_edit["change_id"]), user="carol")
+    assert "« Nom »" in str(refused.value)
+    assert refused.value.fields == [{"champ": "Nom", "valeur laissée par ce changement": "Nom 2", "valeur actuelle": "Nom 3",
+                                     "changé depuis par": f"n° {second_edit['change_id']} (bob)"}]
+    assert store.get("t-1")["nom"] == "Nom 3"  # nothing written
     store.revert(int(second_edit["change_id"]), user="carol")
     store.revert(int(first_edit["change_id"]), user="carol")
     now = store.get("t-1")
     assert (now["nom"], now["commune"], now["version"]) == ("Muséum de Toulouse", "Toulouse", 5)
+
+
+def test_revert_an_older_change_applies_only_its_fields(store):
+    store.add(ACTOR, user="alice")
+    store.update("t-1", {"nom": "Nom 2", "code_postal": "31000"}, expected_version=1, user="alice")
+    store.update("t-1", {"commune": "Toulouse Cedex"}, expected_version=2, user="bob")
+    older = store.history("t-1").iloc[1]
+    assert older["fields"] == ["nom", "code_postal"]
+    restored = store.revert(int(older["change_id"]), user="carol")
+    assert (restored["nom"], restored["code_postal"], restored["commune"]) == ("Muséum de Toulouse", "31400", "Toulouse Cedex")
+    latest = store.history("t-1").iloc[0]
+    assert (latest["reverts"], latest["user"], latest["fields"]) == (older["change_id"], "carol", ["nom", "code_postal"])
 
 
 def test_revert_an_addition_removes_it(store):
