@@ -486,7 +486,9 @@ def qpv_gaps(coverage: Coverage) -> pd.DataFrame | None:
     if coverage.qpv is None:
         return None
     q = coverage.qpv
-    gaps = q[~q["a_portee"]].assign(_pop=q["population"].fillna(0))
+    gaps = q[~q["a_portee"]]
+    # The sort key comes from the gaps themselves: assigning q's column to an empty frame would adopt q's index (NaN rows).
+    gaps = gaps.assign(_pop=gaps["population"].astype("Float64").fillna(0))
     return gaps.sort_values(["_pop", "code_qp"], ascending=[False, True]).drop(columns="_pop").reset_index(drop=True)
 
 

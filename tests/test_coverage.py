@@ -425,3 +425,18 @@ def test_per_epci_rows_add_up_and_where_next_names_the_epci(reference):
     assert (steps["code_epci"] == steps["code_insee"].map(reference.communes.set_index("code_insee")["code_epci"])).all()
     assert len(cv.layers(demand, result, steps=steps)["epci"]) == len(reference.epci) + 1
     assert any(reference.population_label in note for note in coverage_text.method_notes(demand, cv.Params()))
+
+
+def test_a_directory_covering_every_qpv_does_not_crash():
+    """Every QPV within reach: no QPV gap, empty gap layers, and the map still draws (issue 15, item 9)."""
+    from cartography.coverage_map import coverage_map
+
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09"), ("QP011001", 30_000, 5_000, 200, 500, "11")])
+    analysis = cv.analyse(demand, _actors_at([(0, 3_000), (30_000, 5_000)]), cv.Params())
+    assert analysis.coverage.qpv["a_portee"].all()
+    assert len(cv.qpv_gaps(analysis.coverage)) == 0
+    assert len(analysis.layers["qpv_hors_portee"]) == 0 and len(analysis.layers["qpv"]) == 2
+    assert analysis.coverage.summary()["qpv_hors_portee"] == 0
+    html = coverage_map(demand, analysis.coverage, analysis.sites, steps=analysis.steps).get_root().render()
+    assert "Quartier QP009001" in html
+    assert json.loads(cv.to_bytes(analysis.layers["qpv_hors_portee"], "geojson"))["features"] == []
