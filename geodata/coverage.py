@@ -20,6 +20,7 @@ from shapely import STRtree
 from geodata import rural as rural_mod
 from geodata.actors import placed_mask
 from geodata.errors import GeodataError
+from geodata.geocoding import COMMUNE_LEVEL_PRECISIONS
 from geodata.reference import CRS_METRIC, CRS_STORAGE, REGION_CODE, communes_at
 from geodata.selection import Selection
 from geodata.selection import select_actors as select
@@ -112,10 +113,24 @@ class Demand:
     qpv_missing: str = ""
     rural_definitions: dict[str, str] = field(default_factory=dict)
     candidate_tree: STRtree | None = None
+    _hulls: tuple | None = None  # (metric polygons, hull vertices (m, 2), offsets (n + 1,)), built on first use
 
     @property
     def has_qpv(self) -> bool:
         return self.qpv is not None
+
+    def commune_hulls(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each commune's polygon in EPSG:2154, and the vertices of its convex hull (``xy[offsets[i]:offsets[i + 1]]``).
+
+        The farthest point of a polygon from any point, or from any convex shape, is a vertex of its convex hull:
+        these vertices give the largest distance an actor placed only at its commune can be from a place.
+        """
+        if self._hulls is None:
+            polygons = np.asarray(self.commune_geometry.to_crs(CRS_METRIC).values)
+            xy, owner = shapely.get_coordinates(shapely.convex_hull(polygons), return_index=True)
+            offsets = np.searchsorted(owner, np.arange(len(polygons) + 1))
+            self._hulls = (polygons, xy, offsets)
+        return self._hulls
 
 
 def prepare_demand(
@@ -218,15 +233,27 @@ class Sites:
     names: np.ndarray  # object array of str
     xy: np.ndarray  # (n, 2) float, EPSG:2154
     hypothetical: np.ndarray  # bool
+    #: Row of ``Demand.communes`` for a site known only at its commune (it may be anywhere inside), -1 for a point.
+    area: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.area is None:
+            object.__setattr__(self, "area", np.full(len(self.names), -1, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def n_commune_level(self) -> int:
+        """How many sites are known only at their commune."""
+        return int((self.area >= 0).sum())
 
     def __add__(self, other: Sites) -> Sites:
         return Sites(
             np.concatenate([self.names, other.names]),
             np.concatenate([self.xy, other.xy]).reshape(-1, 2),
             np.concatenate([self.hypothetical, other.hypothetical]),
+            np.concatenate([self.area, other.area]),
         )
 
     @classmethod
@@ -260,8 +287,13 @@ def counted_actors(actors: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame
     return select(actors[placed_mask(actors)], params.selection())
 
 
-def sites_from_actors(actors: gpd.GeoDataFrame) -> Sites:
-    """Project actor points (any CRS) to EPSG:2154; names from ``nom``."""
+def sites_from_actors(actors: gpd.GeoDataFrame, demand: Demand | None = None) -> Sites:
+    """Project actor points (any CRS) to EPSG:2154; names from ``nom``.
+
+    With ``demand``, an actor placed only at its commune (``geocodage_precision`` in
+    :data:`~geodata.geocoding.COMMUNE_LEVEL_PRECISIONS`, commune ``code_insee_lieu``) becomes an area: it may
+    stand anywhere in that commune. Street, house-number, locality, manual and file positions stay points.
+    """
     if len(actors) == 0:
         return Sites.empty()
     if actors.crs.to_string() != CRS_STORAGE:
@@ -270,7 +302,14 @@ def sites_from_actors(actors: gpd.GeoDataFrame) -> Sites:
     lonlat = shapely.get_coordinates(actors.geometry.to_numpy())
     xy = np.column_stack(_TO_METRIC.transform(lonlat[:, 0], lonlat[:, 1]))
     names = actors["nom"].astype(str).to_numpy(dtype=object) if "nom" in actors.columns else np.array([""] * len(actors), dtype=object)
-    return Sites(names, xy, np.zeros(len(actors), dtype=bool))
+    area = np.full(len(actors), -1, dtype=np.int64)
+    if demand is not None and {"geocodage_precision", "code_insee_lieu"} <= set(actors.columns):
+        rows = pd.Series(np.arange(len(demand.communes)), index=demand.communes["code_insee"].to_numpy())
+        at_commune = actors["geocodage_precision"].astype(str).isin(COMMUNE_LEVEL_PRECISIONS).to_numpy()
+        where = actors["code_insee_lieu"].astype(str).map(rows).to_numpy(dtype=float)
+        known = at_commune & ~np.isnan(where)
+        area[known] = where[known].astype(np.int64)
+    return Sites(names, xy, np.zeros(len(actors), dtype=bool), area)
 
 
 def sites_from_communes(demand: Demand, codes) -> Sites:
@@ -325,6 +364,7 @@ class Coverage:
     qpv: pd.DataFrame | None
     n_sites: int
     n_hypothetical: int
+    n_commune_level: int = 0  # sites known only at their commune (their distances are intervals)
 
     def summary(self) -> dict:
         """Headline figures for the whole region."""
@@ -390,28 +430,46 @@ def _share(part: float, whole: float) -> float:
     return float(part) / float(whole) if whole else float("nan")
 
 
+def _range(table: pd.DataFrame, population: pd.Series) -> dict:
+    """Places and people surely out of reach (``_min``) and perhaps out of reach (``_max``: out or uncertain)."""
+    out = (table["portee"] == OUT).to_numpy()
+    maybe = (table["portee"] != REACHED).to_numpy()
+    pop = population.to_numpy(dtype=float)
+    return {"n_min": int(out.sum()), "n_max": int(maybe.sum()), "pop_min": int(pop[out].sum()), "pop_max": int(pop[maybe].sum())}
+
+
 def _summary(communes: pd.DataFrame, qpv: pd.DataFrame | None) -> dict:
     rural = communes[communes["rurale"]]
     out_r = rural[~rural["a_portee"]]
     pop_r = int(rural["population"].sum())
     pop_out = int(out_r["population"].sum())
+    rr = _range(rural, rural["population"])
     result = {
         "communes_rurales": len(rural),
         "communes_rurales_hors_portee": len(out_r),
+        "communes_rurales_hors_portee_min": rr["n_min"],
+        "communes_rurales_hors_portee_max": rr["n_max"],
         "population_rurale": pop_r,
         "population_rurale_hors_portee": pop_out,
+        "population_rurale_hors_portee_min": rr["pop_min"],
+        "population_rurale_hors_portee_max": rr["pop_max"],
         "part_population_rurale_a_portee": _share(pop_r - pop_out, pop_r),
     }
     if qpv is not None:
         out_q = qpv[~qpv["a_portee"]]
         pop_q = int(qpv["population"].fillna(0).sum())
         pop_qo = int(out_q["population"].fillna(0).sum())
+        qr = _range(qpv, qpv["population"].astype("Float64").fillna(0))
         result.update(
             {
                 "qpv": len(qpv),
                 "qpv_hors_portee": len(out_q),
+                "qpv_hors_portee_min": qr["n_min"],
+                "qpv_hors_portee_max": qr["n_max"],
                 "population_qpv": pop_q,
                 "population_qpv_hors_portee": pop_qo,
+                "population_qpv_hors_portee_min": qr["pop_min"],
+                "population_qpv_hors_portee_max": qr["pop_max"],
                 "part_population_qpv_a_portee": _share(pop_q - pop_qo, pop_q),
                 "qpv_population_inconnue": int(qpv["population"].isna().sum()),
             }
@@ -430,6 +488,64 @@ def _nearest(tree: STRtree | None, geoms: np.ndarray) -> tuple[np.ndarray, np.nd
     idx[pairs[0]] = pairs[1]
     dist[pairs[0]] = d
     return idx, dist
+
+
+#: Verdicts of a place once the uncertainty of commune-level actors is taken into account.
+REACHED, UNCERTAIN, OUT = "à portée", "incertain", "hors de portée"
+
+
+def _farthest(demand: Demand, targets: np.ndarray, t: np.ndarray, commune: np.ndarray) -> np.ndarray:
+    """For each pair ``(targets[t[i]], commune[i])``: the largest distance (m) from the target to a point of the commune.
+
+    The farthest point of a polygon from a point, or from a convex shape, is a vertex of its convex hull; for a
+    non-convex QPV the largest vertex distance is used (its pockets are small next to a commune).
+    """
+    if len(t) == 0:
+        return np.zeros(0)
+    _, hull_xy, offsets = demand.commune_hulls()
+    counts = offsets[commune + 1] - offsets[commune]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    vertex = np.repeat(offsets[commune] - starts, counts) + np.arange(int(counts.sum()))
+    owner = np.repeat(t, counts)
+    geoms = targets[owner]
+    if shapely.get_type_id(targets).max(initial=0) == 0:  # every target a point: plain arithmetic
+        txy = shapely.get_coordinates(geoms)
+        d = np.hypot(hull_xy[vertex, 0] - txy[:, 0], hull_xy[vertex, 1] - txy[:, 1])
+    else:
+        d = shapely.distance(shapely.points(hull_xy[vertex]), geoms)
+    return np.maximum.reduceat(d, starts)
+
+
+def _interval(demand: Demand, sites: Sites, targets: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nearest, farthest) distance (m) from each target to the nearest site, where it may really stand.
+
+    A point site is where it is; a site known only at its commune may be anywhere in it: from the commune's
+    nearest point to its farthest one. ``dist`` (to the sites' own points) always lies between the two.
+    """
+    is_area = sites.area >= 0
+    if not is_area.any() or len(targets) == 0:
+        return dist, dist
+    point_tree = STRtree(shapely.points(sites.xy[~is_area])) if (~is_area).any() else None
+    _, d_point = _nearest(point_tree, targets)
+    communes = np.unique(sites.area[is_area])
+    polygons = demand.commune_hulls()[0][communes]
+    area_tree = STRtree(polygons)
+    nearest_area, d_area = _nearest(area_tree, targets)
+    low = np.minimum(d_point, d_area)
+    # Upper bound of the farthest distance: the point sites, or the whole of the nearest commune; then every
+    # commune nearer than that bound is a candidate, and the best of them gives the exact value.
+    everyone = np.arange(len(targets))
+    bound = np.minimum(d_point, _farthest(demand, targets, everyone, communes[nearest_area]))
+    t, j = area_tree.query(targets, predicate="dwithin", distance=bound + TOLERANCE_M)
+    far = _farthest(demand, targets, t, communes[j])
+    high = bound.copy()
+    np.minimum.at(high, t, far)
+    # A commune-level site's own point lies in its commune; clip anyway so that low <= dist <= high holds for any input.
+    return np.minimum(low, dist), np.maximum(high, dist)
+
+
+def _verdict(low: np.ndarray, high: np.ndarray, reach_m: float) -> np.ndarray:
+    return np.where(high <= reach_m, REACHED, np.where(low > reach_m, OUT, UNCERTAIN)).astype(object)
 
 
 def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
@@ -456,6 +572,10 @@ def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
     c["distance_km"] = np.round(dist * detour / 1000.0, 3)
     c["a_portee"] = dist <= params.rural_reach_m
     c["site_le_plus_proche"] = np.where(idx >= 0, sites.names[np.maximum(idx, 0)] if len(sites) else "", "")
+    low, high = _interval(demand, sites, demand.points, dist)
+    c["distance_min_km"] = np.round(low * detour / 1000.0, 3)
+    c["distance_max_km"] = np.round(high * detour / 1000.0, 3)
+    c["portee"] = _verdict(low, high, params.rural_reach_m)
     q = None
     if demand.has_qpv:
         qidx, qdist = _nearest(tree, demand.qpv_metric)
@@ -471,7 +591,11 @@ def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
         q["distance_km"] = np.round(qdist * detour / 1000.0, 3)
         q["a_portee"] = qdist <= params.qpv_reach_m
         q["site_le_plus_proche"] = np.where(qidx >= 0, sites.names[np.maximum(qidx, 0)] if len(sites) else "", "")
-    return Coverage(params, c, q, len(sites), int(sites.hypothetical.sum()))
+        qlow, qhigh = _interval(demand, sites, demand.qpv_metric, qdist)
+        q["distance_min_km"] = np.round(qlow * detour / 1000.0, 3)
+        q["distance_max_km"] = np.round(qhigh * detour / 1000.0, 3)
+        q["portee"] = _verdict(qlow, qhigh, params.qpv_reach_m)
+    return Coverage(params, c, q, len(sites), int(sites.hypothetical.sum()), sites.n_commune_level)
 
 
 def rural_gaps(coverage: Coverage) -> pd.DataFrame:
@@ -690,7 +814,7 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
     params = (params or Params()).validate()
     hypothetical = hypothetical if hypothetical is not None else Sites.empty()
     counted = counted_actors(actors, params)
-    actor_sites = sites_from_actors(counted)
+    actor_sites = sites_from_actors(counted, demand)
     sites = actor_sites + hypothetical
     result = compute_coverage(demand, sites, params)
     before = compute_coverage(demand, actor_sites, params).summary() if len(hypothetical) else None

@@ -24,6 +24,8 @@ from geodata.settings import Settings, get_settings
 
 #: Precision of a placement, from the finest; "manual" and "provided" come from people, not from a geocoder.
 PRECISIONS = ("housenumber", "street", "locality", "municipality", "manual", "provided")
+#: Precisions that place an actor only at its commune: it may stand anywhere inside it (the coverage counts it as an area).
+COMMUNE_LEVEL_PRECISIONS = frozenset({"municipality"})
 PRECISION_LABELS = {
     "housenumber": "numéro de rue",
     "street": "rue",

@@ -440,3 +440,113 @@ def test_a_directory_covering_every_qpv_does_not_crash():
     html = coverage_map(demand, analysis.coverage, analysis.sites, steps=analysis.steps).get_root().render()
     assert "Quartier QP009001" in html
     assert json.loads(cv.to_bytes(analysis.layers["qpv_hors_portee"], "geojson"))["features"] == []
+
+
+# ----------------------------------------------------------------------------- actors placed only at their commune
+
+def _placed(points, precisions, communes):
+    """Actors at ``points`` (offsets in m) with their geocoding precision and the commune they were placed in."""
+    return _actors_at(points, geocodage_precision=precisions, code_insee_lieu=communes)
+
+
+def test_an_actor_known_at_its_commune_is_anywhere_in_it():
+    """Commune 00001 is the 800 m square around (0, 0); the point of 00002 is (3 000, 4 000), 5 km away."""
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09")])
+    counted = _placed([(0, 0)], ["municipality"], ["00001"])
+    s = cv.sites_from_actors(counted, demand)
+    assert s.area.tolist() == [0] and s.n_commune_level == 1
+    result = cv.compute_coverage(demand, s, cv.Params(rural_reach_km=5, qpv_reach_km=3))
+    c = result.communes.set_index("code_insee")
+    # Nearest point of the square: its corner (400, 400); farthest: the opposite corner (-400, -400).
+    assert c.loc["00002", "distance_km"] == pytest.approx(5.0, abs=1e-3)
+    assert c.loc["00002", "distance_min_km"] == pytest.approx(np.hypot(2_600, 3_600) / 1000, abs=2e-3)
+    assert c.loc["00002", "distance_max_km"] == pytest.approx(np.hypot(3_400, 4_400) / 1000, abs=2e-3)
+    # Its own commune: 0 (it may stand on the commune's point) up to the corner.
+    assert c.loc["00001", "distance_min_km"] == 0
+    assert c.loc["00001", "distance_max_km"] == pytest.approx(np.hypot(400, 400) / 1000, abs=2e-3)
+    # The QPV square [-200, 200] x [2 800, 3 200]: 2.4 km from the commune's top edge, at most 3.2 km from its far corners.
+    q = result.qpv.set_index("code_qp")
+    assert q.loc["QP009001", "distance_min_km"] == pytest.approx(2.4, abs=2e-3)
+    assert q.loc["QP009001", "distance_max_km"] == pytest.approx(np.hypot(200, 3_200) / 1000, abs=2e-3)
+    assert q.loc["QP009001", "portee"] == cv.UNCERTAIN
+
+
+@pytest.mark.parametrize(("reach_km", "verdict"), [(6, cv.REACHED), (5, cv.UNCERTAIN), (4, cv.OUT)])
+def test_three_verdicts_for_a_commune_level_actor(reach_km, verdict):
+    demand = make_demand(LINE)
+    result = cv.compute_coverage(demand, cv.sites_from_actors(_placed([(0, 0)], ["municipality"], ["00001"]), demand),
+                                 cv.Params(rural_reach_km=reach_km))
+    assert result.communes.set_index("code_insee").at["00002", "portee"] == verdict
+    s = result.summary()
+    # 00002 (200 inhabitants) is the only uncertain rural commune; 00004 (300) is 30 km away whatever the reach here.
+    expected = {cv.REACHED: (300, 300), cv.UNCERTAIN: (300, 500), cv.OUT: (500, 500)}[verdict]
+    assert (s["population_rurale_hors_portee_min"], s["population_rurale_hors_portee_max"]) == expected
+    assert s["population_rurale_hors_portee_min"] <= s["population_rurale_hors_portee"] <= s["population_rurale_hors_portee_max"]
+
+
+@pytest.mark.parametrize("precision", ["housenumber", "street", "locality", "manual", "provided", ""])
+def test_street_manual_and_file_positions_count_as_points(precision):
+    demand = make_demand(LINE)
+    s = cv.sites_from_actors(_placed([(0, 0)], [precision], ["00001"]), demand)
+    assert s.n_commune_level == 0
+    c = cv.compute_coverage(demand, s, cv.Params(rural_reach_km=5)).communes
+    assert (c["distance_min_km"] == c["distance_km"]).all() and (c["distance_max_km"] == c["distance_km"]).all()
+    assert c.set_index("code_insee").at["00002", "portee"] == cv.REACHED
+
+
+def test_without_the_demand_or_the_columns_every_actor_is_a_point():
+    demand = make_demand(LINE)
+    assert cv.sites_from_actors(_placed([(0, 0)], ["municipality"], ["00001"])).n_commune_level == 0
+    assert cv.sites_from_actors(_actors_at([(0, 0)]), demand).n_commune_level == 0
+    # An unknown commune code cannot give an area: the actor stays a point.
+    assert cv.sites_from_actors(_placed([(0, 0)], ["municipality"], ["99999"]), demand).n_commune_level == 0
+
+
+def _ranges(summary):
+    keys = ["communes_rurales_hors_portee", "population_rurale_hors_portee", "qpv_hors_portee", "population_qpv_hors_portee"]
+    return {k: (summary[f"{k}_min"], summary[k], summary[f"{k}_max"]) for k in keys}
+
+
+_placements = st.lists(
+    st.tuples(st.integers(0, len(_PROP_COMMUNES) - 1), st.floats(-390, 390), st.floats(-390, 390), st.booleans()), min_size=1, max_size=8
+)
+
+
+def _directory(placements, *, refine=()):
+    """Actors in the property communes: at the commune's point when known at commune level, else at the offset."""
+    pts, precisions, codes = [], [], []
+    for n, (i, ox, oy, precise) in enumerate(placements):
+        code, dx, dy = _PROP_COMMUNES[i][:3]
+        precise = precise or n in refine
+        pts.append((dx + ox, dy + oy) if precise else (dx, dy))
+        precisions.append("street" if precise else "municipality")
+        codes.append(code)
+    return _placed(pts, precisions, codes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_placements, reach, reach)
+def test_the_range_always_holds_the_point_figure(placements, rural_km, qpv_km):
+    demand = prop_demand()
+    result = cv.compute_coverage(demand, cv.sites_from_actors(_directory(placements), demand), cv.Params(rural_reach_km=rural_km, qpv_reach_km=qpv_km))
+    for key, (low, point, high) in _ranges(result.summary()).items():
+        assert low <= point <= high, key
+    for table in (result.communes, result.qpv):
+        assert (table["distance_min_km"] <= table["distance_km"] + 1e-9).all()
+        assert (table["distance_km"] <= table["distance_max_km"] + 1e-9).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(_placements, st.sets(st.integers(0, 7)), reach, reach)
+def test_better_precision_never_widens_the_range(placements, refine, rural_km, qpv_km):
+    """Geocoding some actors at their address (anywhere in their commune) keeps each range inside the former one."""
+    demand = prop_demand()
+    params = cv.Params(rural_reach_km=rural_km, qpv_reach_km=qpv_km)
+    before = cv.compute_coverage(demand, cv.sites_from_actors(_directory(placements), demand), params)
+    after = cv.compute_coverage(demand, cv.sites_from_actors(_directory(placements, refine=refine), demand), params)
+    for key, (low, _, high) in _ranges(after.summary()).items():
+        low0, _, high0 = _ranges(before.summary())[key]
+        assert low0 <= low <= high <= high0, key
+    for t0, t1 in ((before.communes, after.communes), (before.qpv, after.qpv)):
+        assert (t1["distance_min_km"] >= t0["distance_min_km"] - 1e-9).all()
+        assert (t1["distance_max_km"] <= t0["distance_max_km"] + 1e-9).all()
