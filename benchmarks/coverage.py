@@ -42,6 +42,8 @@ def synthetic_directory(sample: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, n:
             break
     attrs = pd.DataFrame(sample.drop(columns=sample.geometry.name)).iloc[rng.integers(0, len(sample), n)].reset_index(drop=True)
     attrs["nom"] = [f"Acteur synthétique {i}" for i in range(n)]
+    # The commune each actor was drawn in: a commune-level precision (the sample's) makes it an area of that commune.
+    attrs["code_insee_lieu"] = communes["code_insee"].to_numpy()[chosen]
     pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=CRS_METRIC).to_crs(CRS_STORAGE)
     return gpd.GeoDataFrame(attrs, geometry=pts.to_numpy(), crs=CRS_STORAGE)
 
@@ -51,7 +53,7 @@ def _n(value: int) -> str:
 
 
 def _full(demand, actors, params):
-    result = cv.compute_coverage(demand, cv.sites_from_actors(cv.counted_actors(actors, params)), params)
+    result = cv.compute_coverage(demand, cv.sites_from_actors(cv.counted_actors(actors, params), demand), params)
     result.summary()
     result.by_department(demand.departements)
     return result
@@ -86,7 +88,7 @@ def rows(ctx: dict) -> list[Row]:
     except ImportError:  # pragma: no cover - cartography is part of the project, kept optional for the CLI
         coverage_map = None
     if coverage_map is not None:
-        sites = cv.sites_from_actors(cv.counted_actors(sample, params))
+        sites = cv.sites_from_actors(cv.counted_actors(sample, params), demand)
         result = cv.compute_coverage(demand, sites, params)
         steps = cv.where_next(demand, result, 10)
 

@@ -7,6 +7,7 @@ actor reaches a place when ``straight-line distance × detour factor ≤ reach``
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 
@@ -114,6 +115,7 @@ class Demand:
     rural_definitions: dict[str, str] = field(default_factory=dict)
     candidate_tree: STRtree | None = None
     _hulls: tuple | None = None  # (metric polygons, hull vertices (m, 2), offsets (n + 1,)), built on first use
+    _intervals: dict = field(default_factory=dict)  # the last distance intervals, keyed by the sites (see _interval)
 
     @property
     def has_qpv(self) -> bool:
@@ -507,12 +509,11 @@ def _farthest(demand: Demand, targets: np.ndarray, t: np.ndarray, commune: np.nd
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     vertex = np.repeat(offsets[commune] - starts, counts) + np.arange(int(counts.sum()))
     owner = np.repeat(t, counts)
-    geoms = targets[owner]
     if shapely.get_type_id(targets).max(initial=0) == 0:  # every target a point: plain arithmetic
-        txy = shapely.get_coordinates(geoms)
+        txy = shapely.get_coordinates(targets)[owner]
         d = np.hypot(hull_xy[vertex, 0] - txy[:, 0], hull_xy[vertex, 1] - txy[:, 1])
     else:
-        d = shapely.distance(shapely.points(hull_xy[vertex]), geoms)
+        d = shapely.distance(shapely.points(hull_xy[vertex]), targets[owner])
     return np.maximum.reduceat(d, starts)
 
 
@@ -525,6 +526,21 @@ def _interval(demand: Demand, sites: Sites, targets: np.ndarray, dist: np.ndarra
     is_area = sites.area >= 0
     if not is_area.any() or len(targets) == 0:
         return dist, dist
+    # Intervals depend on the sites only, not on the reaches or the detour: a slider change reuses them.
+    key = (id(targets), hashlib.blake2b(sites.xy.tobytes() + sites.area.tobytes(), digest_size=16).digest())
+    cached = demand._intervals.get(key)
+    if cached is None:
+        cached = _interval_of(demand, sites, targets)
+        while len(demand._intervals) >= 4:  # sessions share the Demand: a few recent directories, never a growing store
+            demand._intervals.pop(next(iter(demand._intervals), None), None)
+        demand._intervals[key] = cached
+    low, high = cached
+    # A commune-level site's own point lies in its commune; clip anyway so that low <= dist <= high holds for any input.
+    return np.minimum(low, dist), np.maximum(high, dist)
+
+
+def _interval_of(demand: Demand, sites: Sites, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    is_area = sites.area >= 0
     point_tree = STRtree(shapely.points(sites.xy[~is_area])) if (~is_area).any() else None
     _, d_point = _nearest(point_tree, targets)
     communes = np.unique(sites.area[is_area])
@@ -540,8 +556,7 @@ def _interval(demand: Demand, sites: Sites, targets: np.ndarray, dist: np.ndarra
     far = _farthest(demand, targets, t, communes[j])
     high = bound.copy()
     np.minimum.at(high, t, far)
-    # A commune-level site's own point lies in its commune; clip anyway so that low <= dist <= high holds for any input.
-    return np.minimum(low, dist), np.maximum(high, dist)
+    return low, high
 
 
 def _verdict(low: np.ndarray, high: np.ndarray, reach_m: float) -> np.ndarray:
