@@ -8,6 +8,7 @@ import pandas as pd
 
 from benchmarks import SHARED_DATA, Row, fmt_s, measure
 from geodata import coverage as cv
+from geodata import number_format
 from geodata.directory import load_directory
 from geodata.reference import CRS_METRIC, CRS_STORAGE
 from geodata.territory import load_territory
@@ -49,7 +50,7 @@ def synthetic_directory(sample: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, n:
 
 
 def _n(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
+    return number_format.integer(value)
 
 
 def _full(demand, actors, params):

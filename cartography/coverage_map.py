@@ -14,6 +14,7 @@ import shapely
 from cartography.assets import STREAMLIT_PREFIX
 from cartography.base import base_map
 from cartography.escape import escape_text
+from geodata import number_format
 from geodata.coverage import Coverage, Demand, Sites, qpv_gaps, rural_gaps
 from geodata.reference import CRS_METRIC, CRS_STORAGE
 
@@ -34,16 +35,11 @@ SIMPLIFY_M = 200.0
 
 
 def _n(value) -> str:
-    try:
-        return f"{int(value):,}".replace(",", "\u202f")
-    except (TypeError, ValueError):
-        return "inconnue"
+    return number_format.integer(value, missing="inconnue")
 
 
 def _km(value) -> str:
-    if value is None or not np.isfinite(value):
-        return "aucun acteur"
-    return f"{value:.1f} km".replace(".", ",")
+    return number_format.km(value, missing="aucun acteur")
 
 
 def _simplified(geoms: gpd.GeoSeries) -> gpd.GeoSeries:

@@ -386,10 +386,13 @@ class Coverage:
         c = self.communes
         rural = c["rurale"].to_numpy()
         out_r = rural & ~c["a_portee"].to_numpy()
+        sure = rural & (c["portee"] == OUT).to_numpy()
+        maybe = rural & (c["portee"] != REACHED).to_numpy()
         pop = c["population"].to_numpy(dtype=float)
         table = pd.DataFrame(units).reset_index(drop=True)
         by = (
-            pd.DataFrame({"d": c[key].to_numpy(), "r": rural, "ro": out_r, "pr": pop * rural, "pro": pop * out_r})
+            pd.DataFrame({"d": c[key].to_numpy(), "r": rural, "ro": out_r, "pr": pop * rural, "pro": pop * out_r,
+                          "pmin": pop * sure, "pmax": pop * maybe})
             .groupby("d")
             .sum()
             .reindex(codes, fill_value=0)
@@ -398,6 +401,8 @@ class Coverage:
         table["communes_rurales_hors_portee"] = by["ro"].to_numpy(dtype=int)
         table["population_rurale"] = by["pr"].to_numpy(dtype=np.int64)
         table["population_rurale_hors_portee"] = by["pro"].to_numpy(dtype=np.int64)
+        table["population_rurale_hors_portee_min"] = by["pmin"].to_numpy(dtype=np.int64)
+        table["population_rurale_hors_portee_max"] = by["pmax"].to_numpy(dtype=np.int64)
         table["part_population_rurale_a_portee"] = [_share(a - b, a) for a, b in zip(by["pr"], by["pro"])]
         if self.qpv is not None:
             q = self.qpv
@@ -411,6 +416,8 @@ class Coverage:
                         "o": qout,
                         "p": qpop,
                         "po": qpop * qout,
+                        "pmin": qpop * (q["portee"] == OUT).to_numpy(),
+                        "pmax": qpop * (q["portee"] != REACHED).to_numpy(),
                         "u": q["population"].isna().to_numpy(),
                     }
                 )
@@ -422,9 +429,12 @@ class Coverage:
             table["qpv_hors_portee"] = byq["o"].to_numpy(dtype=int)
             table["population_qpv"] = byq["p"].to_numpy(dtype=np.int64)
             table["population_qpv_hors_portee"] = byq["po"].to_numpy(dtype=np.int64)
+            table["population_qpv_hors_portee_min"] = byq["pmin"].to_numpy(dtype=np.int64)
+            table["population_qpv_hors_portee_max"] = byq["pmax"].to_numpy(dtype=np.int64)
             table["part_population_qpv_a_portee"] = [_share(a - b, a) for a, b in zip(byq["p"], byq["po"])]
             table["qpv_population_inconnue"] = byq["u"].to_numpy(dtype=int)
-        total = pd.DataFrame([{key: REGION_CODE, "nom": "Occitanie", **self.summary()}])
+        region = {k: v for k, v in self.summary().items() if k in table.columns}
+        total = pd.DataFrame([{key: REGION_CODE, "nom": "Occitanie", **region}])
         return pd.concat([table, total], ignore_index=True)
 
 

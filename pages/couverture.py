@@ -5,10 +5,11 @@ from streamlit_folium import st_folium
 
 from cartography.coverage_map import coverage_map
 from geodata import coverage as cv
-from geodata import coverage_text, qpv, rural
+from geodata import coverage_text, rural
+from geodata import number_format as nf
 from geodata.actors import CIRCLES, FAMILIES, TYPES
 from geodata.errors import GeodataError
-from pages.common import directory, territory, user_errors
+from pages.common import directory, download_on_click, territory, user_errors
 
 SITES_KEY = "couverture_sites"
 
@@ -18,21 +19,25 @@ def _demand() -> cv.Demand:
     return cv.demand_from_territory(territory())
 
 
-def _n(value) -> str:
-    return f"{int(value):,}".replace(",", "\u202f")
-
-
-def _pct(value) -> str:
-    return "n.d." if value != value else f"{value * 100:.1f} %".replace(".", ",")
-
-
 def _downloads(name: str, layer, key: str) -> None:
+    """GeoJSON and CSV of a layer, built only when clicked (not at every change of a parameter)."""
     left, right, _ = st.columns([1, 1, 3])
-    left.download_button("GeoJSON", cv.to_bytes(layer, "geojson"), f"{name}.geojson", "application/geo+json", key=f"{key}-geojson")
-    right.download_button("CSV", cv.to_bytes(layer, "csv"), f"{name}.csv", "text/csv", key=f"{key}-csv")
+    with left:
+        download_on_click("GeoJSON", lambda: cv.to_bytes(layer, "geojson"), file_name=f"{name}.geojson", mime="application/geo+json",
+                          key=f"{key}-geojson")
+    with right:
+        download_on_click("CSV", lambda: cv.to_bytes(layer, "csv"), file_name=f"{name}.csv", mime="text/csv", key=f"{key}-csv")
 
 
-def _params(terr) -> tuple[cv.Params, int]:
+def _table(name: str, layer, params: cv.Params) -> None:
+    """A table for officials: French headers explained on hover, French number format, people left out first."""
+    frame, columns = coverage_text.table_for_officials(name, layer, params)
+    config = {c: st.column_config.Column(label, help=help_text or None) for c, (label, help_text, _) in columns.items()}
+    styled = frame.style.format(coverage_text.display_format(columns), na_rep="")
+    st.dataframe(styled, column_config=config, hide_index=True, width="stretch")
+
+
+def _params(terr, has_qpv: bool) -> tuple[cv.Params, int]:
     defs = rural.available_definitions(terr.rural)
     with st.sidebar:
         st.header("Paramètres")
@@ -47,12 +52,15 @@ def _params(terr) -> tuple[cv.Params, int]:
             "Familles comptées", placeholder="Toutes", options=list(FAMILIES), format_func=FAMILIES.get, help="Vide : toutes les familles."
         )
         rural_km = st.slider("Portée pour les communes rurales (km)", 1.0, 60.0, cv.DEFAULT_RURAL_REACH_KM, 0.5)
-        qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1)
+        # Without the QPV layer, the QPV controls would do nothing: they are not shown.
+        qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1) if has_qpv else cv.DEFAULT_QPV_REACH_KM
         definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
         detour = st.slider("Facteur de détour", 1.0, 2.0, 1.0, 0.05, help=coverage_text.DETOUR_HELP)
         k = st.number_input("Où agir ensuite : nombre de sites à proposer (K)", 1, 50, 10)
-        weight = st.slider(
-            "Poids des QPV face au rural", 0.0, 1.0, 0.5, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV."
+        weight = (
+            st.slider("Poids des QPV face au rural", 0.0, 1.0, 0.5, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV.")
+            if has_qpv
+            else 0.0
         )
     params = cv.Params(
         rural_reach_km=rural_km,
@@ -82,28 +90,38 @@ def _add_sites(new: cv.Sites) -> None:
 METRICS = {
     "rural": [
         ("Communes rurales hors de portée", "communes_rurales_hors_portee", "communes_rurales"),
-        ("Habitants ruraux hors de portée", "population_rurale_hors_portee", None),
-        ("Part de la population rurale à portée", "part_population_rurale_a_portee", None),
+        ("Habitants ruraux hors de portée", "population_rurale_hors_portee", "population_rurale"),
+        ("Part de la population rurale à portée", "part_population_rurale_a_portee", "population_rurale"),
     ],
     "qpv": [
         ("QPV hors de portée", "qpv_hors_portee", "qpv"),
-        ("Habitants des QPV hors de portée", "population_qpv_hors_portee", None),
-        ("Part de la population des QPV à portée", "part_population_qpv_a_portee", None),
+        ("Habitants des QPV hors de portée", "population_qpv_hors_portee", "population_qpv"),
+        ("Part de la population des QPV à portée", "part_population_qpv_a_portee", "population_qpv"),
     ],
 }
 
 
 def _headline(summary: dict, before: dict | None, has_qpv: bool) -> None:
-    """Headline figures; with hypothetical sites, the change they bring shows as a delta."""
+    """Headline figures as ranges (actors known only at their commune); with hypothetical sites, the change they bring as a delta."""
     for group in ["rural", "qpv"] if has_qpv else ["rural"]:
+        (_, communes_key, _), (_, people_key, _), _ = METRICS[group]
         for col, (label, key, total) in zip(st.columns(3), METRICS[group]):
             share = key.startswith("part")
-            value = _pct(summary[key]) if share else _n(summary[key]) + (f" / {_n(summary[total])}" if total else "")
+            if share:
+                # The share reached runs from "every uncertain place out of reach" to "every uncertain place reached".
+                whole = summary[total]
+                low, high = (nf.percent((whole - summary[f"{people_key}_{end}"]) / whole) if whole else nf.MISSING for end in ("max", "min"))
+                value = nf.between(low, high, fmt=str)
+            else:
+                value = coverage_text.headline_value(summary, key) + (f" / {nf.integer(summary[total])}" if key == communes_key else "")
+            point = nf.percent(summary[key]) if share else nf.integer(summary[key])
             delta = None
             if before is not None and before[key] != summary[key]:
                 change = summary[key] - before[key]
-                delta = f"{change * 100:+.1f} pts".replace(".", ",") if share else f"{change:+,d}".replace(",", "\u202f")
-            col.metric(label, value, delta, delta_color="normal" if share else "inverse")
+                delta = f"{nf.decimal(change * 100, 1, missing='')} pts" if share else nf.signed(change)
+                delta = delta if delta.startswith(("-", "+")) else "+" + delta
+            col.metric(label, value, delta, delta_color="normal" if share else "inverse",
+                       help=f"D'après le point où chaque acteur est placé : {point}.")
 
 
 def _what_if(demand: cv.Demand, steps) -> None:
@@ -146,15 +164,16 @@ st.caption(
 with user_errors():
     terr = territory()
     demand = _demand()
-    params, k = _params(terr)
+    params, k = _params(terr, demand.has_qpv)
     hypothetical = _hypothetical()
-    analysis = cv.analyse(demand, directory(), params, hypothetical=hypothetical, k=k)
+    with st.spinner("Calcul en cours…"):
+        analysis = cv.analyse(demand, directory(), params, hypothetical=hypothetical, k=k)
     counted, result, steps, layers = analysis.counted, analysis.coverage, analysis.steps, analysis.layers
 
     if not demand.has_qpv:
-        st.warning(f"Partie QPV non calculée. {qpv.HOW_TO_GET}")
+        st.info(coverage_text.QPV_MISSING)
     st.markdown(
-        f"**{_n(len(counted))} acteurs comptés**"
+        f"**{nf.integer(len(counted))} acteurs comptés**"
         + (
             f" et **{len(hypothetical)} site{'s' if len(hypothetical) > 1 else ''} hypothétique{'s' if len(hypothetical) > 1 else ''}**"
             if len(hypothetical)
@@ -162,11 +181,12 @@ with user_errors():
         )
     )
     _headline(result.summary(), analysis.before, demand.has_qpv)
+    st.caption(coverage_text.precision_note(len(counted), result.n_commune_level))
     for note in coverage_text.method_notes(demand, params):
         st.caption(note)
 
     tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Par intercommunalité", "Où agir ensuite", "Et si…"])
-    with tabs[0]:
+    with tabs[0], st.spinner("Dessin de la carte…"):
         st_folium(
             coverage_map(demand, result, analysis.sites, steps=steps),
             height=620,
@@ -175,38 +195,41 @@ with user_errors():
             key="carte-couverture",
         )
     with tabs[1]:
-        gaps = layers["communes_rurales_hors_portee"]
-        st.dataframe(gaps[["nom", "code_insee", "code_departement", "population", "distance_km", "site_le_plus_proche"]], hide_index=True)
-        _downloads("communes_rurales_hors_portee", gaps, "gaps")
+        st.caption("Communes rurales hors de portée d'après le point de chaque acteur, les plus peuplées d'abord ; le verdict tient "
+                   "compte des acteurs placés seulement à leur commune.")
+        _table("communes_rurales_hors_portee", layers["communes_rurales_hors_portee"], params)
+        _downloads("communes_rurales_hors_portee", layers["communes_rurales_hors_portee"], "gaps")
         st.caption("Toutes les communes, avec la distance à l'acteur le plus proche :")
         _downloads("communes", layers["communes"], "communes")
     with tabs[2]:
         if demand.has_qpv:
-            cols = ["nom_qp", "code_qp", "communes", "population", "distance_km", "a_portee", "nb_acteurs_dedans", "acteurs_dedans"]
-            st.dataframe(layers["qpv"].sort_values(["a_portee", "population"], ascending=[True, False])[cols], hide_index=True)
+            st.caption("Quartiers hors de portée d'abord, puis incertains, puis à portée ; les plus peuplés d'abord.")
+            _table("qpv", layers["qpv"], params)
             _downloads("qpv", layers["qpv"], "qpv")
             st.caption("QPV hors de portée seulement :")
             _downloads("qpv_hors_portee", layers["qpv_hors_portee"], "qpv-gaps")
         else:
-            st.info(qpv.HOW_TO_GET)
+            st.info(coverage_text.QPV_MISSING)
     with tabs[3]:
-        st.dataframe(layers["departements"].drop(columns="geometry"), hide_index=True)
+        st.caption("Départements classés par habitants ruraux hors de portée ; la dernière ligne est la région entière.")
+        _table("departements", layers["departements"], params)
         _downloads("couverture_departements", layers["departements"], "deps")
     with tabs[4]:
         if "epci" in layers:
-            st.caption("Intercommunalités (EPCI) touchant l'Occitanie ; celles qui débordent de la région (hors_region) sont "
-                       "comptées sur leur partie en Occitanie ; un QPV compte dans l'EPCI de sa commune.")
-            st.dataframe(layers["epci"].drop(columns="geometry"), hide_index=True)
+            st.caption("Intercommunalités (EPCI) touchant l'Occitanie, classées par habitants ruraux hors de portée ; celles qui "
+                       "débordent de la région sont comptées sur leur partie en Occitanie ; un QPV compte dans l'EPCI de sa commune.")
+            _table("epci", layers["epci"], params)
             _downloads("couverture_epci", layers["epci"], "epci")
     with tabs[5]:
         st.write(
             f"Les {k} communes dont le point représentatif mettrait à portée le plus d'habitants encore hors de portée "
-            "(recherche gloutonne de couverture maximale : chaque étape prend la commune qui apporte le plus, compte tenu des précédentes)."
+            "(recherche gloutonne de couverture maximale : chaque étape prend la commune qui apporte le plus, compte tenu des précédentes). "
+            "Le score d'une étape pondère les habitants ruraux et ceux des QPV qu'elle met à portée (survolez l'en-tête « Score »)."
         )
-        st.dataframe(layers["ou_agir"].drop(columns="geometry"), hide_index=True)
+        _table("ou_agir", layers["ou_agir"], params)
         _downloads("ou_agir_ensuite", layers["ou_agir"], "next")
     with tabs[6]:
         _what_if(demand, steps)
         if "sites_hypothetiques" in layers:
-            st.dataframe(layers["sites_hypothetiques"].drop(columns="geometry"), hide_index=True)
+            _table("sites_hypothetiques", layers["sites_hypothetiques"], params)
             _downloads("sites_hypothetiques", layers["sites_hypothetiques"], "hyp")

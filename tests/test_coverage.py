@@ -550,3 +550,22 @@ def test_better_precision_never_widens_the_range(placements, refine, rural_km, q
     for t0, t1 in ((before.communes, after.communes), (before.qpv, after.qpv)):
         assert (t1["distance_min_km"] >= t0["distance_min_km"] - 1e-9).all()
         assert (t1["distance_max_km"] <= t0["distance_max_km"] + 1e-9).all()
+
+
+def test_tables_for_officials_sort_by_people_left_out_and_explain_every_column():
+    demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09"), ("QP011001", 30_000, 5_000, 200, 500, "11")])
+    params = cv.Params(rural_reach_km=5, qpv_reach_km=3, qpv_weight=0.25)
+    analysis = cv.analyse(demand, _placed([(0, 0)], ["municipality"], ["00001"]), params, k=3)
+    deps, columns = coverage_text.table_for_officials("departements", analysis.layers["departements"], params)
+    # 11 leaves 300 rural inhabitants out, 09 none: 11 first; the region's total stays last.
+    assert deps["nom"].tolist() == ["Dép. 11", "Dép. 09", "Occitanie"]
+    assert all(label and help_text for label, help_text, _ in columns.values())
+    assert columns["population_rurale_hors_portee_min"][0] == "Ruraux hors de portée (au moins)"
+    steps, columns = coverage_text.table_for_officials("ou_agir", analysis.layers["ou_agir"], params)
+    assert "0,75 × habitants ruraux" in columns["gain_score"][1] and "0,25 × habitants des QPV" in columns["gain_score"][1]
+    fmt = coverage_text.display_format(columns)
+    assert fmt["gain_population_rurale"](1234567) == "1\u202f234\u202f567"
+    qpv, columns = coverage_text.table_for_officials("qpv", analysis.layers["qpv"], params)
+    assert qpv["portee"].tolist() == [cv.OUT, cv.UNCERTAIN]  # out of reach first
+    assert coverage_text.display_format(columns)["distance_km"](18.687) == "18,7"
+    assert "ne sont placés qu'à leur commune" in coverage_text.precision_note(4, 1) and "(25\u202f%)" in coverage_text.precision_note(4, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,33 @@ def test_reach_slider_changes_the_figures(monkeypatch, fresh_caches, qpv_file):
     at.sidebar.slider[0].set_value(40.0).run()
     assert not at.exception, at.exception
     after = {m.label: m.value for m in at.metric}["Habitants ruraux hors de portée"]
-    assert int(after.replace("\u202f", "")) < int(before.replace("\u202f", ""))
+    # The figure is a range (the sample's actors are known at their commune): both ends go down, the top one strictly.
+    low0, high0 = _ends(before)
+    low1, high1 = _ends(after)
+    assert low1 <= low0 and high1 < high0
+
+
+def _ends(value: str) -> tuple[int, int]:
+    """The two ends of « entre 812 000 et 915 000 », or the one figure twice."""
+    numbers = [int(n.replace("\u202f", "")) for n in re.findall(r"\d[\d\u202f]*", value)]
+    return numbers[0], numbers[-1]
+
+
+def test_figures_are_ranges_with_the_share_of_commune_level_actors(monkeypatch, fresh_caches, qpv_file):
+    monkeypatch.setenv("CSTI_QPV_FILE", str(qpv_file))
+    at = run_page()
+    metrics = {m.label: m for m in at.metric}
+    people = metrics["Habitants ruraux hors de portée"]
+    assert people.value.startswith("entre ")
+    low, high = _ends(people.value)
+    point = _ends(people.help)[0]
+    assert low <= point <= high and low < high
+    captions = " ".join(c.value for c in at.caption)
+    assert "ne sont placés qu'à leur commune" in captions and "géocodez ces acteurs à leur adresse" in captions
+    assert "« incertain »" in captions
+    # Tables for officials: French headers explained, French numbers, people left out first.
+    gaps = next(d for d in at.dataframe if "distance_max_km" in d.value.columns and "code_insee" in d.value.columns)
+    assert list(gaps.value["population"]) == sorted(gaps.value["population"], reverse=True)
 
 
 def test_hypothetical_site_moves_the_figures(monkeypatch, fresh_caches, qpv_file):
@@ -77,7 +104,11 @@ def test_hypothetical_site_moves_the_figures(monkeypatch, fresh_caches, qpv_file
 def test_page_without_qpv_layer_says_how_to_get_it(monkeypatch, fresh_caches):
     monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
     at = run_page()
-    assert any("CSTI_QPV_FILE" in w.value for w in at.warning)
+    # Plain language for the public (the variables and commands are for the staff: Import page, CLI).
+    assert any("La couche des quartiers prioritaires n'est pas chargée" in i.value and "page Import" in i.value for i in at.info)
+    assert not any("CSTI_QPV_FILE" in e.value for e in [*at.warning, *at.info, *at.caption])
+    # The QPV controls would do nothing: they are hidden.
+    assert [s.label for s in at.sidebar.slider if "QPV" in s.label] == []
     labels = [m.label for m in at.metric]
     assert "Habitants ruraux hors de portée" in labels
     assert "QPV hors de portée" not in labels

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geodata import coverage as cv
-from geodata import coverage_text, rural
+from geodata import coverage_text, number_format, rural
 from geodata.actors import CIRCLES, FAMILIES
 from geodata.directory import load_directory
 from geodata.errors import GeodataError
@@ -59,7 +59,7 @@ def _outputs(output: Path, layer: str, available: dict) -> dict[str, Path]:
 
 
 def _pct(value: float) -> str:
-    return "n.d." if value != value else f"{value * 100:.1f} %".replace(".", ",")
+    return number_format.percent(value)
 
 
 def run(args) -> int:

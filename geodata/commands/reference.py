@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from geodata import decoupage, rural
+from geodata import decoupage, number_format, rural
 from geodata.reference import cache_paths, load_reference
 from geodata.settings import get_settings
 from geodata.territory import load_territory
@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
 
 
 def _n(value) -> str:
-    return f"{int(value):,}".replace(",", "\u202f")
+    return number_format.integer(value)
 
 
 def run(args) -> int:
