@@ -42,6 +42,14 @@ def _km(value) -> str:
     return number_format.km(value, missing="aucun acteur")
 
 
+def _verdicts(table: pd.DataFrame) -> list[str]:
+    """The verdict of each place, with the distance range when actors known only at their commune make it uncertain."""
+    return [
+        v if _km(lo) == _km(hi) else f"{v} (acteur le plus proche entre {_km(lo)} et {_km(hi)})"
+        for v, lo, hi in zip(table["portee"], table["distance_min_km"], table["distance_max_km"])
+    ]
+
+
 def _simplified(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     """Simplify in metres (the layer stays light) and come back to lon/lat."""
     simple = geoms.to_crs(CRS_METRIC).simplify(SIMPLIFY_M, preserve_topology=True).to_crs(CRS_STORAGE)
@@ -89,13 +97,14 @@ def _rural_layer(demand: Demand, coverage: Coverage) -> folium.FeatureGroup:
             "population": [_n(p) for p in gaps["population"]],
             "distance": [_km(d) for d in gaps["distance_km"]],
             "proche": gaps["site_le_plus_proche"].to_numpy(),
+            "verdict": _verdicts(gaps),
         }
     )
     style = {"color": COLORS["rural_gap"], "weight": 0.6, "fillColor": COLORS["rural_gap"], "fillOpacity": 0.45}
     folium.GeoJson(
         _geojson(frame, geom.to_numpy(), list(frame.columns)),
         style_function=lambda _: style,
-        tooltip=_tooltip(list(frame.columns), ["Commune", "Code INSEE", "Population", "Acteur le plus proche à", "Acteur le plus proche"]),
+        tooltip=_tooltip(list(frame.columns), ["Commune", "Code INSEE", "Population", "Acteur le plus proche à", "Acteur le plus proche", "Verdict"]),
     ).add_to(group)
     return group
 
@@ -112,9 +121,10 @@ def _qpv_layers(demand: Demand, coverage: Coverage) -> list[folium.FeatureGroup]
             "population": [_n(p) if pd.notna(p) else "inconnue" for p in q["population"]],
             "distance": [_km(d) for d in q["distance_km"]],
             "dedans": [f"{n} : {names}" if n else "aucun" for n, names in zip(q["nb_acteurs_dedans"], q["acteurs_dedans"])],
+            "verdict": _verdicts(q),
         }
     )
-    aliases = ["QPV", "Code", "Commune(s)", "Population", "Acteur le plus proche à", "Acteurs dans le quartier"]
+    aliases = ["QPV", "Code", "Commune(s)", "Population", "Acteur le plus proche à", "Acteurs dans le quartier", "Verdict"]
     groups = []
     gaps = set(qpv_gaps(coverage)["code_qp"])
     for out, name, color in ((True, "QPV hors de portée", COLORS["qpv_gap"]), (False, "QPV à portée", COLORS["qpv_ok"])):

@@ -438,7 +438,7 @@ def test_a_directory_covering_every_qpv_does_not_crash():
     assert len(analysis.layers["qpv_hors_portee"]) == 0 and len(analysis.layers["qpv"]) == 2
     assert analysis.coverage.summary()["qpv_hors_portee"] == 0
     html = coverage_map(demand, analysis.coverage, analysis.sites, steps=analysis.steps).get_root().render()
-    assert "Quartier QP009001" in html
+    assert "Quartier QP009001" in html and "Verdict" in html
     assert json.loads(cv.to_bytes(analysis.layers["qpv_hors_portee"], "geojson"))["features"] == []
 
 

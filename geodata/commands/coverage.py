@@ -95,18 +95,22 @@ def run(args) -> int:
         print(f"{name} : {len(layers[name])} lignes -> {path}")
     s = analysis.coverage.summary()
     print(f"Acteurs comptés : {len(analysis.counted)} ; sites hypothétiques : {len(hypothetical)}")
+    value = coverage_text.headline_value
     print(
-        f"Communes rurales hors de portée : {s['communes_rurales_hors_portee']} sur {s['communes_rurales']} ; "
-        f"habitants ruraux hors de portée : {s['population_rurale_hors_portee']} ; "
+        f"Communes rurales hors de portée : {value(s, 'communes_rurales_hors_portee')} sur {s['communes_rurales']} ; "
+        f"habitants ruraux hors de portée : {value(s, 'population_rurale_hors_portee')} "
+        f"(d'après le point de chaque acteur : {s['population_rurale_hors_portee']}) ; "
         f"part de la population rurale à portée : {_pct(s['part_population_rurale_a_portee'])}"
     )
     if "qpv" in s:
         print(
-            f"QPV hors de portée : {s['qpv_hors_portee']} sur {s['qpv']} ; habitants : {s['population_qpv_hors_portee']} ; "
+            f"QPV hors de portée : {value(s, 'qpv_hors_portee')} sur {s['qpv']} ; habitants : {value(s, 'population_qpv_hors_portee')} "
+            f"(d'après le point de chaque acteur : {s['population_qpv_hors_portee']}) ; "
             f"part de la population des QPV à portée : {_pct(s['part_population_qpv_a_portee'])}"
         )
     else:
         print(f"QPV non calculés : {demand.qpv_missing}")
+    print(coverage_text.precision_note(len(analysis.counted), analysis.coverage.n_commune_level))
     for note in coverage_text.method_notes(demand, params):
         print(f"Méthode : {note}")
     return 0
