@@ -14,7 +14,8 @@ from jinja2 import Template
 from cartography.assets import STREAMLIT_PREFIX
 from cartography.base import base_map
 from cartography.escape import escape_text
-from geodata.indicators import class_breaks
+from geodata import number_format
+from geodata.indicators import class_breaks, is_count
 
 #: Sequential palette (ColorBrewer YlGnBu), light to dark; zero gets its own pale grey.
 PALETTE = ("#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
@@ -24,8 +25,8 @@ NO_DATA = "#ffffff"
 
 def _fmt(value: float) -> str:
     if value is None or pd.isna(value):
-        return "n.d."
-    return f"{value:,.0f}".replace(",", "\u202f") if float(value).is_integer() else f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+        return number_format.MISSING
+    return number_format.integer(value) if float(value).is_integer() else number_format.decimal(value, 2)
 
 
 def colours(values: pd.Series, breaks: list[float]) -> list[str]:
@@ -65,15 +66,22 @@ class _Legend(MacroElement):
         self.html = json.dumps(html).replace("<", "\\u003c")
 
 
-def legend_html(title: str, breaks: list[float]) -> str:
-    """Legend rows, every label escaped."""
+def legend_html(title: str, breaks: list[float], *, counts: bool = False, note: str = "") -> str:
+    """Legend rows, every label escaped. With ``counts``, classes are whole numbers: « 1 – 3 », « 4 », « 5 – 8 »."""
     palette = PALETTE[-len(breaks):] if breaks else PALETTE
     rows = [f'<div><b>{escape_text(title)}</b></div>', f'<div><i style="display:inline-block;width:14px;height:10px;background:{ZERO};border:1px solid #999"></i> 0</div>']
     low = None
     for colour, high in zip(palette, breaks):
-        label = f"jusqu'à {_fmt(high)}" if low is None else f"{_fmt(low)} – {_fmt(high)}"
+        if counts:
+            first = 1 if low is None else int(low) + 1
+            label = _fmt(high) if first == int(high) else f"{_fmt(first)} – {_fmt(high)}"
+        else:
+            label = f"jusqu'à {_fmt(high)}" if low is None else f"{_fmt(low)} – {_fmt(high)}"
         rows.append(f'<div><i style="display:inline-block;width:14px;height:10px;background:{colour}"></i> {escape_text(label)}</div>')
         low = high
+    if note:
+        rows.append(f'<div><i style="display:inline-block;width:14px;height:10px;background:{NO_DATA};border:1px solid #999"></i> '
+                    f"{escape_text(note)}</div>")
     return "".join(rows)
 
 
@@ -86,6 +94,7 @@ def choropleth_map(
     departements: gpd.GeoDataFrame | None = None,
     prefix: str = STREAMLIT_PREFIX,
     base: str = "plan_ign",
+    missing_note: str = "",
 ) -> folium.Map:
     """Areas coloured by quantile class of ``column``, tooltip with the area's name and value, and a legend.
 
@@ -98,7 +107,9 @@ def choropleth_map(
     title : str
         Legend title and tooltip label.
     departements : GeoDataFrame, optional
-        Department outlines drawn on top.
+        Department outlines drawn on top (they let the hover through to the areas below).
+    missing_note : str, optional
+        Legend line for the areas left white (no value), e.g. why a rate is not shown.
     """
     breaks = class_breaks(areas[column])
     data = areas[[name_column, "geometry"]].copy()
@@ -119,5 +130,10 @@ def choropleth_map(
         for child in list(m._children.values()):
             if isinstance(child, folium.GeoJson) and child.layer_name == "Départements":
                 m._children.move_to_end(child.get_name())
-    _Legend(legend_html(title, breaks)).add_to(m)
+                # On top, the outlines would catch the hover: the tooltip would name the department, without the value.
+                child.options["interactive"] = False
+                for key, sub in list(child._children.items()):
+                    if isinstance(sub, folium.GeoJsonTooltip):
+                        del child._children[key]
+    _Legend(legend_html(title, breaks, counts=is_count(areas[column]), note=missing_note)).add_to(m)
     return m

@@ -5,8 +5,9 @@ import streamlit as st
 from cartography.actors_map import map_html
 from cartography.base import simplified
 from cartography.choropleth import choropleth_map
+from geodata import number_format as nf
 from geodata.actors import placed_mask
-from geodata.indicators import actors_by_commune, actors_by_departement, actors_by_epci
+from geodata.indicators import RATE_MIN_POPULATION, actors_by_commune, actors_by_departement, actors_by_epci
 from pages.common import directory, map_assets, territory, user_errors
 
 INDICATORS = {"acteurs": "Nombre d'acteurs", "acteurs_10000_hab": "Acteurs pour 10 000 habitants"}
@@ -50,16 +51,32 @@ else:
                "acteurs": "Acteurs", "acteurs_10000_hab": "Pour 10 000 hab."}
 
 unplaced = int((~placed_mask(actors)).sum())
-st.caption(f"{int(areas['acteurs'].sum())} acteurs localisés comptés ; {terr.reference.population_label}."
-           + (f" {unplaced} acteurs sans localisation ne sont pas comptés." if unplaced else ""))
+year = terr.reference.population_year
+columns = {k: (f"{v} {year}" if k == "population" and year else v) for k, v in columns.items()}
+columns["taux_comparable"] = "Taux comparable"
+st.caption(f"{nf.integer(areas['acteurs'].sum())} acteurs localisés comptés ; population municipale : {terr.reference.population_label}."
+           + (f" {nf.integer(unplaced)} acteurs sans localisation ne sont pas comptés." if unplaced else ""))
+rate_note = ""
+if indicator == "acteurs_10000_hab":
+    small = int((~areas["taux_comparable"]).sum())
+    rate_note = f"moins de {nf.integer(RATE_MIN_POPULATION)} habitants : non comparé"
+    if small:
+        st.caption(f"Pour 10 000 habitants : {nf.integer(small)} territoires de moins de {nf.integer(RATE_MIN_POPULATION)} habitants ne sont "
+                   "pas colorés et viennent en fin de tableau (« Taux comparable » : non), car un seul acteur y donnerait un taux "
+                   "sans commune mesure avec celui d'une ville.")
 if scale == "Intercommunalités" and areas["hors_region"].any():
     st.caption(f"{int(areas['hors_region'].sum())} intercommunalités débordent de la région : leurs chiffres et leur contour sont ceux "
                "de leur partie en Occitanie.")
 
 left, right = st.columns([3, 2])
 with left:
-    m = choropleth_map(areas, indicator, title=INDICATORS[indicator], departements=terr.departements)
+    mapped = areas.assign(acteurs_10000_hab=areas["acteurs_10000_hab"].where(areas["taux_comparable"]))
+    m = choropleth_map(mapped, indicator, title=INDICATORS[indicator], departements=terr.departements, missing_note=rate_note)
     st.iframe(map_html(m), height=560, alt=f"Carte choroplèthe : {INDICATORS[indicator]} par {scale.lower()[:-1]}")
 with right:
-    table = areas[list(columns)].sort_values(indicator, ascending=False)
-    st.dataframe(table.rename(columns=columns), hide_index=True, width="stretch", height=560)
+    keys = ["taux_comparable", indicator] if indicator == "acteurs_10000_hab" else [indicator]
+    table = areas[list(columns)].sort_values(keys, ascending=False, kind="stable")
+    formats = {"population": nf.integer, "acteurs": nf.integer, "acteurs_10000_hab": lambda v: nf.decimal(v, 2),
+               "taux_comparable": lambda v: "oui" if v else "non", "hors_region": lambda v: "oui" if v else "non"}
+    styled = table.rename(columns=columns).style.format({columns[k]: f for k, f in formats.items() if k in table.columns})
+    st.dataframe(styled, hide_index=True, width="stretch", height=560)

