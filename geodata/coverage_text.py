@@ -133,21 +133,22 @@ COLUMNS = {
 
 #: The columns each table of the page shows, in order (the exports keep every column, with their codes as names).
 TABLES = {
-    "communes_rurales_hors_portee": ["nom", "code_insee", "nom_epci", "population", "distance_min_km", "distance_km", "distance_max_km",
-                                     "portee", "site_le_plus_proche"],
-    "qpv": ["nom_qp", "communes", "population", "portee", "distance_min_km", "distance_km", "distance_max_km", "nb_acteurs_dedans",
-            "acteurs_dedans"],
-    "departements": ["nom", "communes_rurales", "communes_rurales_hors_portee", "population_rurale", "population_rurale_hors_portee_min",
-                     "population_rurale_hors_portee", "population_rurale_hors_portee_max", "part_population_rurale_a_portee", "qpv",
-                     "qpv_hors_portee", "population_qpv_hors_portee_min", "population_qpv_hors_portee",
-                     "population_qpv_hors_portee_max", "part_population_qpv_a_portee"],
-    "epci": ["nom", "code_epci", "type_epci", "hors_region", "communes_rurales", "communes_rurales_hors_portee", "population_rurale",
-             "population_rurale_hors_portee_min", "population_rurale_hors_portee", "population_rurale_hors_portee_max",
-             "part_population_rurale_a_portee", "qpv", "qpv_hors_portee", "population_qpv_hors_portee"],
-    "ou_agir": ["etape", "nom", "code_insee", "nom_epci", "gain_score", "gain_population_rurale", "gain_communes_rurales",
-                "gain_population_qpv", "gain_qpv", "cumul_population_rurale", "cumul_population_qpv"],
+    "communes_rurales_hors_portee": ["nom", "nom_epci", "population", "distance_min_km", "distance_max_km", "portee", "site_le_plus_proche"],
+    "qpv": ["nom_qp", "communes", "population", "portee", "distance_min_km", "distance_max_km", "nb_acteurs_dedans", "acteurs_dedans"],
+    "departements": ["nom", "communes_rurales_hors_portee", "population_rurale_hors_portee_min", "population_rurale_hors_portee_max",
+                     "part_population_rurale_a_portee", "qpv_hors_portee", "population_qpv_hors_portee_min",
+                     "population_qpv_hors_portee_max"],
+    "epci": ["nom", "code_epci", "type_epci", "hors_region", "communes_rurales_hors_portee", "population_rurale_hors_portee_min",
+             "population_rurale_hors_portee_max", "part_population_rurale_a_portee", "qpv_hors_portee"],
+    "ou_agir": ["etape", "nom", "nom_epci", "gain_score", "gain_population_rurale", "gain_population_qpv", "cumul_population_rurale",
+                "cumul_population_qpv"],
     "sites_hypothetiques": ["nom", "lon", "lat"],
 }
+
+#: Width (px) of a column by format: every table of the page fits a 1440-pixel screen without a horizontal scroll.
+WIDTHS = {"text": 180, "int": 100, "km": 100, "pct": 100, "bool": 80, "deg": 100}
+#: Narrower columns than their format's width (short codes and verdicts).
+NARROW = {"portee": 110, "code_epci": 100, "type_epci": 70}
 
 _VERDICT_ORDER = {"hors de portée": 0, "incertain": 1, "à portée": 2}
 
@@ -163,6 +164,8 @@ def table_for_officials(name: str, layer, params: Params):
     if name == "qpv":
         order = frame["portee"].map(_VERDICT_ORDER)
         frame = frame.assign(_o=order, _p=frame["population"].astype("Float64").fillna(-1)).sort_values(["_o", "_p"], ascending=[True, False])
+    elif name == "communes_rurales_hors_portee":
+        frame = frame.sort_values(["population", "code_insee"], ascending=[False, True])
     elif name in ("departements", "epci"):
         # The region's total stays last; the units above it come by rural population left out, then QPV population.
         body, total = frame.iloc[:-1], frame.iloc[-1:]

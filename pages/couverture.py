@@ -1,5 +1,7 @@
 """Page « Couverture territoriale »: rural communes and QPV out of reach, where to act next, what if."""
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -32,7 +34,8 @@ def _downloads(name: str, layer, key: str) -> None:
 def _table(name: str, layer, params: cv.Params) -> None:
     """A table for officials: French headers explained on hover, French number format, people left out first."""
     frame, columns = coverage_text.table_for_officials(name, layer, params)
-    config = {c: st.column_config.Column(label, help=help_text or None) for c, (label, help_text, _) in columns.items()}
+    width = {c: coverage_text.NARROW.get(c, coverage_text.WIDTHS[kind]) for c, (_, _, kind) in columns.items()}
+    config = {c: st.column_config.Column(label, help=help_text or None, width=width[c]) for c, (label, help_text, _) in columns.items()}
     styled = frame.style.format(coverage_text.display_format(columns), na_rep="")
     st.dataframe(styled, column_config=config, hide_index=True, width="stretch")
 
@@ -156,6 +159,7 @@ def _what_if(demand: cv.Demand, steps) -> None:
         st.rerun()
 
 
+st.html(Path(__file__).with_suffix(".css"))  # static style of the headline ranges (no data in it)
 st.title("Couverture territoriale")
 st.caption(
     "Groupe de travail G5 : quelles communes rurales et quels quartiers prioritaires (QPV) n'ont aucun acteur de la culture "

@@ -86,7 +86,7 @@ def test_figures_are_ranges_with_the_share_of_commune_level_actors(monkeypatch, 
     assert "ne sont placés qu'à leur commune" in captions and "géocodez ces acteurs à leur adresse" in captions
     assert "« incertain »" in captions
     # Tables for officials: French headers explained, French numbers, people left out first.
-    gaps = next(d for d in at.dataframe if "distance_max_km" in d.value.columns and "code_insee" in d.value.columns)
+    gaps = next(d for d in at.dataframe if "distance_max_km" in d.value.columns and "site_le_plus_proche" in d.value.columns)
     assert list(gaps.value["population"]) == sorted(gaps.value["population"], reverse=True)
 
 
