@@ -567,5 +567,5 @@ def test_tables_for_officials_sort_by_people_left_out_and_explain_every_column()
     assert fmt["gain_population_rurale"](1234567) == "1\u202f234\u202f567"
     qpv, columns = coverage_text.table_for_officials("qpv", analysis.layers["qpv"], params)
     assert qpv["portee"].tolist() == [cv.OUT, cv.UNCERTAIN]  # out of reach first
-    assert coverage_text.display_format(columns)["distance_km"](18.687) == "18,7"
+    assert coverage_text.display_format(columns)["distance_min_km"](18.687) == "18,7"
     assert "ne sont placés qu'à leur commune" in coverage_text.precision_note(4, 1) and "(25\u202f%)" in coverage_text.precision_note(4, 1)
