@@ -38,6 +38,10 @@ TOLERANCE_M = 0.01
 _TO_METRIC = Transformer.from_crs(CRS_STORAGE, CRS_METRIC, always_xy=True)
 _TO_STORAGE = Transformer.from_crs(CRS_METRIC, CRS_STORAGE, always_xy=True)
 
+#: Staff columns the analysis reads beyond the public fields: how precisely each actor is placed (its figures become
+#: ranges); they only ever feed aggregate figures, never a per-actor table, map or export.
+ANALYSIS_COLUMNS = ("geocodage_precision",)
+
 #: Layers exported by :func:`layers` (name -> French description).
 LAYERS = {
     "communes_rurales_hors_portee": "Communes rurales hors de portée (contours), classées par population",

@@ -191,6 +191,26 @@ def directory():
     return _public_directory(directory_source()[1])
 
 
+@st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=2)
+def _coverage_directory(token: str):
+    from geodata.actors import public_columns
+    from geodata.coverage import ANALYSIS_COLUMNS
+    from geodata.directory import load_directory
+
+    actors = load_directory(territory=territory())
+    return actors[public_columns(actors.columns) + [c for c in ANALYSIS_COLUMNS if c in actors.columns]]
+
+
+def coverage_directory():
+    """The public directory plus the placement precision the coverage analysis turns into ranges (aggregate figures only).
+
+    Read-only, like :func:`directory`; nothing of it is shown or exported per actor.
+    """
+    from geodata.directory import directory_source
+
+    return _coverage_directory(directory_source()[1])
+
+
 @st.cache_resource(show_spinner=False)
 def map_assets() -> str:
     """Install Leaflet assets and the commune outlines under ``static/`` once; returns the outlines' URL."""

@@ -11,7 +11,7 @@ from geodata import coverage_text, rural
 from geodata import number_format as nf
 from geodata.actors import CIRCLES, FAMILIES, TYPES
 from geodata.errors import GeodataError
-from pages.common import directory, download_on_click, territory, user_errors
+from pages.common import coverage_directory, download_on_click, territory, user_errors
 
 SITES_KEY = "couverture_sites"
 
@@ -171,7 +171,7 @@ with user_errors():
     params, k = _params(terr, demand.has_qpv)
     hypothetical = _hypothetical()
     with st.spinner("Calcul en cours…"):
-        analysis = cv.analyse(demand, directory(), params, hypothetical=hypothetical, k=k)
+        analysis = cv.analyse(demand, coverage_directory(), params, hypothetical=hypothetical, k=k)
     counted, result, steps, layers = analysis.counted, analysis.coverage, analysis.steps, analysis.layers
 
     if not demand.has_qpv:
