@@ -43,8 +43,9 @@ def method_notes(demand: Demand, params: Params) -> list[str]:
 
 #: Shown instead of the QPV figures when the layer is missing (the technical reason goes to the staff, not here).
 QPV_MISSING = (
-    "La couche des quartiers prioritaires n'est pas chargée : l'équipe peut l'ajouter depuis la page Import "
-    "(fichier officiel de l'ANCT). En attendant, seule la partie rurale est calculée."
+    "La couche des quartiers prioritaires n'est pas chargée : seule la partie rurale est calculée. "
+    "La personne qui installe la carte peut l'ajouter (fichier officiel des QPV, voir « Géographie de référence » "
+    "dans la documentation)."
 )
 
 #: Where the uncertainty of the figures comes from and how to reduce it.
