@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -78,7 +79,7 @@ def test_public_app_pages_request_only_the_chosen_tiles(recorded, app_url):
     _shot(page, "securite-statistiques")
 
     page.goto(f"{app_url}/couverture")
-    page.get_by_text("acteurs comptés").wait_for(timeout=180_000)
+    page.get_by_text(re.compile(r"^\d+ acteurs comptés$")).wait_for(timeout=180_000)
     frame = page.wait_for_selector('iframe[title*="folium"]', timeout=90_000).content_frame()
     frame.wait_for_selector(".leaflet-container", timeout=60_000)
     _shot(page, "securite-couverture")
