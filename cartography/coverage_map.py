@@ -43,10 +43,12 @@ def _km(value) -> str:
 
 
 def _verdicts(table: pd.DataFrame) -> list[str]:
-    """The verdict of each place, with the distance range when actors known only at their commune make it uncertain."""
+    """The verdict of each place, with the distance range when actors known only at their commune make it uncertain,
+    or the itinerant offers whose zone reaches it."""
+    zones = table["offres_itinerantes"] if "offres_itinerantes" in table.columns else [""] * len(table)
     return [
-        v if _km(lo) == _km(hi) else f"{v} (acteur le plus proche entre {_km(lo)} et {_km(hi)})"
-        for v, lo, hi in zip(table["portee"], table["distance_min_km"], table["distance_max_km"])
+        f"{v} (offre itinérante : {z})" if z else v if _km(lo) == _km(hi) else f"{v} (acteur le plus proche entre {_km(lo)} et {_km(hi)})"
+        for v, lo, hi, z in zip(table["portee"], table["distance_min_km"], table["distance_max_km"], zones)
     ]
 
 

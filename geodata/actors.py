@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geodata import zones
+
 TYPES = (
     "association",
     "laboratoire/université",
@@ -44,6 +46,8 @@ class Rule:
 
     accepts: Callable[[str], bool]
     expected: str
+    #: Why a refused value is refused, naming its bad part (a list field names the bad item); else a generic reason.
+    why: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ class Field:
         if not value:
             return Problem("champ obligatoire vide", f"renseignez le champ « {self.label} »") if self.required else None
         if self.rule is not None and not self.rule.accepts(value):
-            return Problem(f"valeur {shorten(value, 80)!r} refusée", f"attendu {self.rule.expected}")
+            reason = (self.rule.why(value) if self.rule.why else None) or f"valeur {shorten(value, 80)!r} refusée"
+            return Problem(reason, f"attendu {self.rule.expected}")
         if len(value) > self.max_length:
             return Problem(f"{len(value)} caractères", f"raccourcissez à {self.max_length} caractères au plus")
         return None
@@ -133,6 +138,12 @@ FIELDS: tuple[Field, ...] = (
     Field("presentation_resume", "Présentation courte", "Une ou deux phrases (280 caractères au plus).", max_length=280),
     Field("presentation_detail", "Présentation détaillée", "Texte libre.", max_length=10_000),
     Field("date_maj", "Date de mise à jour", "AAAA-MM-JJ.", max_length=10, rule=Rule(_iso_date, "une date AAAA-MM-JJ (ex. 2026-03-15)")),
+    # Public: where an offer goes is what the public and partners need to know about it (no personal data).
+    Field("zone_intervention", "Zone d'intervention",
+          "Offres itinérantes (tiers-lieu mobile, exposition itinérante) : où l'acteur se déplace. Codes INSEE de commune, SIREN "
+          "d'EPCI ou codes de département d'Occitanie séparés par « ; » (ex. 81; 248100737; 31555). L'analyse de couverture compte "
+          "ces communes et leurs QPV comme à portée.", max_length=10_000,
+          rule=Rule(zones.accepts, zones.EXPECTED, why=zones.zone_problem)),
     Field("source", "Source", "D'où vient la fiche (enquête régionale 2026, site officiel…)."),
     Field("statut_enquete", "Statut de l'enquête", "non contacté, envoyé, répondu ou validé (suivi interne, jamais publié).", max_length=20, public=False,
           rule=Rule(lambda v: v in SURVEY_STATUSES, f"un statut parmi : {', '.join(SURVEY_STATUSES)}")),

@@ -26,6 +26,7 @@ from geodata.reference import CRS_METRIC, CRS_STORAGE, REGION_CODE, communes_at
 from geodata.selection import Selection
 from geodata.selection import select_actors as select
 from geodata.writers import layer_bytes
+from geodata.zones import communes_in_zones
 
 #: Default reach: about 20 minutes by car in the countryside, 15 minutes on foot in a neighbourhood.
 DEFAULT_RURAL_REACH_KM = 15.0
@@ -67,6 +68,8 @@ class Params:
     types: tuple[str, ...] | None = None
     families: tuple[str, ...] | None = None
     qpv_weight: float = 0.5
+    #: Count the zones declared by itinerant offers (``zone_intervention``): their communes and QPV are reached whatever the distance.
+    itinerant: bool = True
 
     def selection(self) -> Selection:
         """The actors' filters of these parameters, as the project's one :class:`~geodata.selection.Selection`."""
@@ -116,6 +119,8 @@ class Demand:
     population_label: str = ""
     epci: pd.DataFrame | None = None  # code_epci, nom, type_epci, hors_region, geometry (EPSG:4326)
     qpv_missing: str = ""
+    #: Row of ``communes`` holding each QPV's representative point (-1 outside the table): the commune a zone must cover.
+    qpv_commune: np.ndarray | None = None
     rural_definitions: dict[str, str] = field(default_factory=dict)
     candidate_tree: STRtree | None = None
     _hulls: tuple | None = None  # (metric polygons, hull vertices (m, 2), offsets (n + 1,)), built on first use
@@ -195,10 +200,12 @@ def prepare_demand(
         polygons = [_polygonal(g) for g in q.geometry.to_numpy()]
         demand.qpv_geometry = gpd.GeoSeries(polygons, crs=q.crs or CRS_STORAGE).to_crs(CRS_STORAGE)
         demand.qpv_metric = np.asarray(demand.qpv_geometry.to_crs(CRS_METRIC).values)
+        # A QPV belongs to the commune (and the EPCI) holding a point inside it.
+        inner = demand.qpv_geometry.representative_point()
+        where = communes_at(communes, inner.x.to_numpy(), inner.y.to_numpy())
+        rows = pd.Series(np.arange(len(table)), index=table["code_insee"].to_numpy())
+        demand.qpv_commune = where.map(rows).fillna(-1).to_numpy(dtype=np.int64)
         if epci_cols:
-            # A QPV belongs to the EPCI of the commune holding a point inside it.
-            inner = demand.qpv_geometry.representative_point()
-            where = communes_at(communes, inner.x.to_numpy(), inner.y.to_numpy())
             demand.qpv["code_epci"] = where.map(communes.set_index("code_insee")["code_epci"]).to_numpy()
     return demand
 
@@ -371,6 +378,7 @@ class Coverage:
     n_sites: int
     n_hypothetical: int
     n_commune_level: int = 0  # sites known only at their commune (their distances are intervals)
+    n_itinerant: int = 0  # counted actors declaring an intervention zone (counted only when ``params.itinerant``)
 
     def summary(self) -> dict:
         """Headline figures for the whole region."""
@@ -577,12 +585,13 @@ def _verdict(low: np.ndarray, high: np.ndarray, reach_m: float) -> np.ndarray:
     return np.where(high <= reach_m, REACHED, np.where(low > reach_m, OUT, UNCERTAIN)).astype(object)
 
 
-def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
+def compute_coverage(demand: Demand, sites: Sites, params: Params, *, itinerant: Itinerant | None = None) -> Coverage:
     """Distance from every commune and every QPV to the nearest site, and whether it is within reach.
 
     Commune distances start at the commune's representative point; QPV distances are
     polygon-to-point, hence 0 when a site lies inside the QPV. ``distance_km`` is the straight
-    line times ``params.detour_factor``.
+    line times ``params.detour_factor``. With ``itinerant`` zones and ``params.itinerant``, the communes and
+    QPV of the zones are « à portée » whatever the distance (see :func:`_count_itinerant`).
     """
     params.validate()
     key = f"rural_{params.rural_definition}"
@@ -624,7 +633,73 @@ def compute_coverage(demand: Demand, sites: Sites, params: Params) -> Coverage:
         q["distance_min_km"] = np.round(qlow * detour / 1000.0, 3)
         q["distance_max_km"] = np.round(qhigh * detour / 1000.0, 3)
         q["portee"] = _verdict(qlow, qhigh, params.qpv_reach_m)
-    return Coverage(params, c, q, len(sites), int(sites.hypothetical.sum()), sites.n_commune_level)
+    n_itinerant = 0 if itinerant is None else len(itinerant)
+    if n_itinerant and params.itinerant:
+        _count_itinerant(demand, itinerant, c, q)
+    return Coverage(params, c, q, len(sites), int(sites.hypothetical.sum()), sites.n_commune_level, n_itinerant)
+
+
+@dataclass(frozen=True)
+class Itinerant:
+    """The intervention zones of itinerant offers (:mod:`geodata.zones`), expanded to the communes of a :class:`Demand`."""
+
+    names: np.ndarray  # object array: the name of each actor declaring a zone
+    zone: np.ndarray  # pairs (zone, commune): index into ``names``
+    commune: np.ndarray  # pairs (zone, commune): row of ``Demand.communes``
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_actors(cls, actors: pd.DataFrame, demand: Demand) -> Itinerant:
+        """The zones declared by ``actors`` (column ``zone_intervention``; actors without one are left out)."""
+        if "zone_intervention" not in actors.columns:
+            return cls(np.array([], dtype=object), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        declared = actors[actors["zone_intervention"].fillna("").astype(str).str.strip() != ""]
+        zone, commune = communes_in_zones(declared["zone_intervention"].astype(str), demand.communes)
+        names = declared["nom"].astype(str).to_numpy(dtype=object) if "nom" in declared else np.full(len(declared), "", dtype=object)
+        return cls(names, zone, commune)
+
+
+def _count_itinerant(demand: Demand, itinerant: Itinerant, c: pd.DataFrame, q: pd.DataFrame | None) -> None:
+    """Mark the places of the zones « à portée »; ``itinerance_seule`` flags those that only a zone reaches.
+
+    A QPV is in a zone when the commune holding its representative point is (``Demand.qpv_commune``). « Only a
+    zone » follows the central figure: the place is out of reach at the distance of the nearest site's point.
+    """
+    covered = np.zeros(len(c), dtype=bool)
+    covered[itinerant.commune] = True
+    by_commune = pd.Series(itinerant.names[itinerant.zone], index=itinerant.commune).groupby(level=0).agg(lambda n: "; ".join(sorted(set(n))))
+    names = by_commune.reindex(np.arange(len(c)), fill_value="").to_numpy(dtype=object)
+    tables = [(c, covered, names)]
+    if q is not None and demand.qpv_commune is not None:
+        rows = demand.qpv_commune
+        inside = rows >= 0
+        q_covered = np.where(inside, covered[np.maximum(rows, 0)], False)
+        tables.append((q, q_covered, np.where(q_covered, names[np.maximum(rows, 0)], "").astype(object)))
+    for table, hit, who in tables:
+        table["offres_itinerantes"] = who
+        table["itinerance_seule"] = hit & ~table["a_portee"].to_numpy()
+        table["a_portee"] = table["a_portee"].to_numpy() | hit
+        table["portee"] = np.where(hit, REACHED, table["portee"].to_numpy()).astype(object)
+
+
+def itinerant_summary(coverage: Coverage) -> dict | None:
+    """What itinerant offers add: communes, QPV and people that only a zone puts within reach (``None`` when none is counted)."""
+    c = coverage.communes
+    if "itinerance_seule" not in c.columns:
+        return None
+    only = c["rurale"].to_numpy() & c["itinerance_seule"].to_numpy()
+    out = {
+        "acteurs": coverage.n_itinerant,
+        "communes_rurales": int(only.sum()),
+        "population_rurale": int(c["population"].to_numpy(dtype=float)[only].sum()),
+    }
+    if coverage.qpv is not None and "itinerance_seule" in coverage.qpv.columns:
+        q_only = coverage.qpv["itinerance_seule"].to_numpy(dtype=bool)
+        out["qpv"] = int(q_only.sum())
+        out["population_qpv"] = int(coverage.qpv["population"].astype("Float64").fillna(0).to_numpy(dtype=float)[q_only].sum())
+    return out
 
 
 def rural_gaps(coverage: Coverage) -> pd.DataFrame:
@@ -837,6 +912,8 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
         Reaches, rural definition, detour, filters and QPV weight (defaults: :class:`Params`).
     hypothetical
         Imaginary sites added to the counted actors ("what if"); ``before`` then holds the figures without them.
+
+    The zones declared by the counted actors (itinerant offers) count when ``params.itinerant`` (see :class:`Itinerant`).
     k
         Number of communes proposed by :func:`where_next`.
     """
@@ -844,9 +921,10 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
     hypothetical = hypothetical if hypothetical is not None else Sites.empty()
     counted = counted_actors(actors, params)
     actor_sites = sites_from_actors(counted, demand)
+    itinerant = Itinerant.from_actors(counted, demand)
     sites = actor_sites + hypothetical
-    result = compute_coverage(demand, sites, params)
-    before = compute_coverage(demand, actor_sites, params).summary() if len(hypothetical) else None
+    result = compute_coverage(demand, sites, params, itinerant=itinerant)
+    before = compute_coverage(demand, actor_sites, params, itinerant=itinerant).summary() if len(hypothetical) else None
     steps = where_next(demand, result, k)
     out = layers(demand, result, steps=steps, sites=hypothetical)
     return Analysis(params, demand, counted, hypothetical, sites, result, before, steps, out)

@@ -6,7 +6,7 @@ import pandas as pd
 
 from geodata import number_format as nf
 from geodata import rural as rural_mod
-from geodata.coverage import Demand, Params
+from geodata.coverage import Coverage, Demand, Params, itinerant_summary
 from geodata.number_format import short as _km
 
 #: Detour factors found in the literature for French roads: about 1.2 to 1.4 (1.3 typical in rural areas).
@@ -15,8 +15,21 @@ DETOUR_HELP = (
     "par la route : 1,0 = vol d'oiseau ; 1,3 = valeur typique en zone rurale (les études françaises trouvent 1,2 à 1,4)."
 )
 
-def method_notes(demand: Demand, params: Params) -> list[str]:
-    """What every figure rests on, in French, to show beside the figures."""
+#: Help of the page's toggle « Compter les offres itinérantes ».
+ITINERANT_HELP = (
+    "Un tiers-lieu mobile ou une exposition itinérante déclare sa zone d'intervention (communes, intercommunalités, départements) : "
+    "ses communes et leurs QPV comptent alors comme à portée, quelle que soit la distance. Désactivé : seule la distance compte. "
+    "Inactif quand aucun acteur ne déclare de zone (page Édition, ou colonne « Zone d'intervention » à l'import)."
+)
+
+
+def declares_zones(actors: pd.DataFrame) -> bool:
+    """Whether any actor of the directory declares an intervention zone (the page's toggle is then on by default)."""
+    return "zone_intervention" in actors.columns and bool(actors["zone_intervention"].fillna("").astype(str).str.strip().ne("").any())
+
+
+def method_notes(demand: Demand, params: Params, coverage: Coverage | None = None) -> list[str]:
+    """What every figure rests on, in French, to show beside the figures (with ``coverage``, what itinerant offers add)."""
     definition = rural_mod.DEFINITIONS[params.rural_definition]
     rural_note = f"Définition du rural : {definition.label}. {definition.method}"
     key = f"rural_{params.rural_definition}"
@@ -38,7 +51,31 @@ def method_notes(demand: Demand, params: Params) -> list[str]:
         notes.append(f"QPV : génération {gens}, {len(demand.qpv)} quartiers ; population INSEE connue pour {known} d'entre eux.")
     else:
         notes.append("QPV : couche indisponible, seule la partie rurale est calculée.")
+    if coverage is not None and (note := itinerant_note(coverage)):
+        notes.append(note)
     return notes
+
+
+def itinerant_note(coverage: Coverage) -> str:
+    """How many counted actors declare an intervention zone, and what their zones alone put within reach ("" when none does)."""
+    n = coverage.n_itinerant
+    if not n:
+        return ""
+    who = f"{nf.integer(n)} acteur{'s' if n > 1 else ''} compté{'s' if n > 1 else ''} déclare{'nt' if n > 1 else ''} une zone d'intervention"
+    if not coverage.params.itinerant:
+        return f"Offres itinérantes : {who}, non comptée{'s' if n > 1 else ''} ici (réglage « Compter les offres itinérantes ») : les chiffres ne reposent que sur la distance."
+    only = itinerant_summary(coverage) or {}
+    rural = only.get("communes_rurales", 0)
+    reached = (
+        f"{nf.integer(rural)} commune{'s' if rural > 1 else ''} rurale{'s' if rural > 1 else ''} "
+        f"({nf.integer(only.get('population_rurale', 0))} habitants)"
+    )
+    if "qpv" in only:
+        reached += f" et {nf.integer(only['qpv'])} QPV ({nf.integer(only['population_qpv'])} habitants)"
+    return (
+        f"Offres itinérantes : {who} (communes, intercommunalités ou départements où elles se rendent) ; les communes de ces zones et "
+        f"les QPV qu'elles contiennent comptent comme à portée, quelle que soit la distance. Seules ces zones mettent à portée {reached}."
+    )
 
 
 #: Shown instead of the QPV figures when the layer is missing (the technical reason goes to the staff, not here).
@@ -104,6 +141,8 @@ COLUMNS = {
     "communes": ("Communes", "Commune(s) du quartier.", "text"),
     "nb_acteurs_dedans": ("Acteurs dans le quartier", "Acteurs comptés situés dans le contour du quartier.", "int"),
     "acteurs_dedans": ("Lesquels", "Noms des acteurs situés dans le quartier.", "text"),
+    "offres_itinerantes": ("Offres itinérantes", "Acteurs dont la zone d'intervention déclarée couvre ce lieu : il compte comme à portée.", "text"),
+    "itinerance_seule": ("Par l'itinérance seule", "Oui : hors de portée à la distance de l'acteur le plus proche, à portée par une zone d'intervention.", "bool"),
     "communes_rurales": ("Communes rurales", "Nombre de communes rurales (définition choisie).", "int"),
     "communes_rurales_hors_portee": ("Communes rurales hors de portée", "D'après le point de chaque acteur.", "int"),
     "population_rurale": ("Habitants ruraux", "Population des communes rurales.", "int"),

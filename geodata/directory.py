@@ -221,6 +221,7 @@ def _cache_key(source: Path | bytes, territory: Territory, settings: Settings) -
     qpv = territory.qpv
     return _digest(
         CACHE_VERSION,
+        ",".join(FIELD_NAMES),  # a field added to the schema changes the placed directory
         source if isinstance(source, bytes) else source.read_bytes(),
         json.dumps({k: territory.reference.meta.get(k) for k in ("source_version", "schema_version", "population_source")}, sort_keys=True),
         "" if qpv is None else f"{len(qpv)}|{','.join(sorted(qpv['code_qp'].astype(str)))}",

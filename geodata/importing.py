@@ -31,6 +31,7 @@ from geodata.actors import (
     shorten,
     strip_controls,
 )
+from geodata import zones
 from geodata.errors import DataFileError
 from geodata.gazetteer import clean_postcode, normalise_name
 from geodata.reference import Reference
@@ -73,6 +74,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "presentation_detail": ("presentation detaillee", "description longue", "description detaillee", "details"),
     "date_maj": ("date de mise a jour", "date maj", "mise a jour", "updated", "last update", "date"),
     "source": ("source", "origine", "provenance"),
+    "zone_intervention": ("zone d intervention", "zones d intervention", "zone intervention", "territoire d intervention",
+                          "territoires d intervention", "communes desservies", "itinerance", "zone itinerance"),
     "statut_enquete": ("statut de l enquete", "statut enquete", "statut", "status"),
     "contact_nom": ("personne contact", "contact", "nom du contact", "contact nom", "referent", "contact name", "interlocuteur"),
     "contact_email": ("courriel", "email", "e mail", "mail", "adresse electronique", "adresse mail", "contact email"),
@@ -867,6 +870,13 @@ def validate(actors: pd.DataFrame, rows: pd.Series, formulas: dict[str, pd.Serie
     note((status != "") & (known == ""), "statut_enquete", status, "statut d'enquête inconnu, laissé vide",
          f"choisissez parmi : {', '.join(SURVEY_STATUSES)}")
     df["statut_enquete"] = known.astype(str)
+
+    zone = df["zone_intervention"]
+    tidied = _per_value(zone, zones.tidy)
+    dropped = tidied.map(lambda t: bool(t[1]))
+    note(dropped, "zone_intervention", zone, tidied[dropped].map(lambda t: "; ".join(t[1]) + " : code retiré de la zone, les autres sont gardés"),
+         f"écrivez {zones.EXPECTED}")
+    df["zone_intervention"] = tidied.map(lambda t: t[0]).astype(str)
 
     _enforce_schema(df, rejected, note)
     return df, rejected, report

@@ -40,7 +40,7 @@ def _table(name: str, layer, params: cv.Params) -> None:
     st.dataframe(styled, column_config=config, hide_index=True, width="stretch")
 
 
-def _params(terr, has_qpv: bool) -> tuple[cv.Params, int]:
+def _params(terr, has_qpv: bool, any_zone: bool) -> tuple[cv.Params, int]:
     defs = rural.available_definitions(terr.rural)
     with st.sidebar:
         st.header("Paramètres")
@@ -59,6 +59,7 @@ def _params(terr, has_qpv: bool) -> tuple[cv.Params, int]:
         qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1) if has_qpv else cv.DEFAULT_QPV_REACH_KM
         definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
         detour = st.slider("Facteur de détour", 1.0, 2.0, 1.0, 0.05, help=coverage_text.DETOUR_HELP)
+        itinerant = st.toggle("Compter les offres itinérantes", value=any_zone, disabled=not any_zone, help=coverage_text.ITINERANT_HELP)
         k = st.number_input("Où agir ensuite : nombre de sites à proposer (K)", 1, 50, 10)
         weight = (
             st.slider("Poids des QPV face au rural", 0.0, 1.0, 0.5, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV.")
@@ -74,6 +75,7 @@ def _params(terr, has_qpv: bool) -> tuple[cv.Params, int]:
         types=tuple(types) or None,
         families=tuple(families) or None,
         qpv_weight=weight,
+        itinerant=itinerant,
     )
     return params.validate(), int(k)
 
@@ -168,10 +170,11 @@ st.caption(
 with user_errors():
     terr = territory()
     demand = _demand()
-    params, k = _params(terr, demand.has_qpv)
+    actors = coverage_directory()
+    params, k = _params(terr, demand.has_qpv, coverage_text.declares_zones(actors))
     hypothetical = _hypothetical()
     with st.spinner("Calcul en cours…"):
-        analysis = cv.analyse(demand, coverage_directory(), params, hypothetical=hypothetical, k=k)
+        analysis = cv.analyse(demand, actors, params, hypothetical=hypothetical, k=k)
     counted, result, steps, layers = analysis.counted, analysis.coverage, analysis.steps, analysis.layers
 
     if not demand.has_qpv:
@@ -186,7 +189,7 @@ with user_errors():
     )
     _headline(result.summary(), analysis.before, demand.has_qpv)
     st.caption(coverage_text.precision_note(len(counted), result.n_commune_level))
-    for note in coverage_text.method_notes(demand, params):
+    for note in coverage_text.method_notes(demand, params, result):
         st.caption(note)
 
     tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Par intercommunalité", "Où agir ensuite", "Et si…"])
