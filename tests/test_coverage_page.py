@@ -136,3 +136,40 @@ def test_what_if_point_by_coordinates_and_bad_input(monkeypatch, fresh_caches):
     assert not at.exception, at.exception
     assert not at.error
     assert "et **1 site hypothétique**" in " ".join(m.value for m in at.markdown)
+
+
+def test_itinerant_toggle_counts_the_declared_zones(monkeypatch, fresh_caches, tmp_path):
+    """A synthetic directory (the sample plus one travelling offer declaring Lozère and the Albigeois): on by default, off gives the old figures."""
+    import pandas as pd
+
+    from geodata.directory import SAMPLE_FILE
+
+    sample = pd.read_csv(SAMPLE_FILE, sep=None, engine="python", dtype=str, keep_default_na=False)
+    extra = {c: "" for c in sample.columns} | {"nom": "Tiers-lieu mobile (test)", "commune": "Mende", "code_postal": "48000",
+                                               "type_structure": "association", "cercle": "1"}
+    directory = pd.concat([sample, pd.DataFrame([extra])], ignore_index=True)
+    directory["zone_intervention"] = [""] * len(sample) + ["48; 248100737"]
+    path = tmp_path / "annuaire.csv"
+    directory.to_csv(path, sep=";", index=False)
+    monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
+    monkeypatch.setenv("CSTI_ACTORS_FILE", str(path))
+    at = run_page()
+    toggle = next(t for t in at.sidebar.toggle if t.label == "Compter les offres itinérantes")
+    assert toggle.value is True and not toggle.disabled
+    on = _ends({m.label: m.value for m in at.metric}["Habitants ruraux hors de portée"])
+    captions = " ".join(c.value for c in at.caption)
+    assert "Offres itinérantes : 1 acteur compté déclare une zone d'intervention" in captions
+    assert "Seules ces zones mettent à portée" in captions
+    toggle.set_value(False).run()
+    assert not at.exception, at.exception
+    off = _ends({m.label: m.value for m in at.metric}["Habitants ruraux hors de portée"])
+    assert off[0] > on[0] and off[1] > on[1]
+    assert "non comptée ici" in " ".join(c.value for c in at.caption)
+
+
+def test_itinerant_toggle_is_off_when_no_actor_declares_a_zone(monkeypatch, fresh_caches):
+    monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
+    at = run_page()
+    toggle = next(t for t in at.sidebar.toggle if t.label == "Compter les offres itinérantes")
+    assert toggle.value is False and toggle.disabled
+    assert "Offres itinérantes" not in " ".join(c.value for c in at.caption)

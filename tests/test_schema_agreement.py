@@ -30,7 +30,7 @@ HOSTILE = [
     "contact@exemple.fr", "a@b.fr; c@d.fr", "mailto:x@y.fr", "pas-un-courriel", "a@b", "@.", "x@y.z,",
     "https://exemple.fr", "www.exemple.fr", "http://.", "javascript:alert(1)", "HTTP://EXEMPLE.FR", "ftp://x.fr",
     "musée", "Fab Lab", "planétarium", "laboratoire", "<script>alert(1)</script>", "${alert(1)}", "=HYPERLINK(\"x\")",
-    "{{7*7}}", "ligne 1\nligne 2", "a\rb", "x" * 281, "é" * 300, "y" * 1200, "mot " * 80,
+    "{{7*7}}", "81; 248100737; 31555", "81,31555 9001", "99999; 81", "2a004", "75", "ligne 1\nligne 2", "a\rb", "x" * 281, "é" * 300, "y" * 1200, "mot " * 80,
 ]
 value = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30), st.builds(lambda c, n: c * n, st.sampled_from("xé9 \0"), st.integers(250, 400)))
 #: A row gives most of the time a name and a commune, so that many rows reach the store.
