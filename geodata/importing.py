@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geodata import zones
 from geodata.actors import (
     CONTROL_CHARACTERS,
     EMAIL,
@@ -31,7 +32,6 @@ from geodata.actors import (
     shorten,
     strip_controls,
 )
-from geodata import zones
 from geodata.errors import DataFileError
 from geodata.gazetteer import clean_postcode, normalise_name
 from geodata.reference import Reference

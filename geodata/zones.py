@@ -16,7 +16,11 @@ import pandas as pd
 #: The one separator a stored zone uses (the importer also reads commas and spaces).
 SEPARATOR = "; "
 COMMUNE, EPCI, DEPARTEMENT = "commune", "EPCI", "département"
-_KINDS = ((COMMUNE, re.compile(r"[0-9]{5}|2[AB][0-9]{3}")), (EPCI, re.compile(r"[0-9]{9}")), (DEPARTEMENT, re.compile(r"[0-9]{2}|2[AB]|9[78][0-9]")))
+_KINDS = (
+    (COMMUNE, re.compile(r"[0-9]{5}|2[AB][0-9]{3}")),
+    (EPCI, re.compile(r"[0-9]{9}")),
+    (DEPARTEMENT, re.compile(r"[0-9]{2}|2[AB]|9[78][0-9]")),
+)
 #: How to write a zone, for every message.
 EXPECTED = (
     "des codes INSEE de commune (31555), des numéros SIREN d'intercommunalité (248100737) ou des codes de département (81) "

@@ -121,8 +121,13 @@ def test_method_notes_say_how_many_declare_a_zone_and_what_only_they_reach():
 
 
 def test_communes_in_zones_expands_each_kind_of_code():
-    communes = pd.DataFrame({"code_insee": ["81004", "81005", "31555"], "code_departement": ["81", "81", "31"],
-                             "code_epci": ["248100737", "248100999", "243100518"]})
+    communes = pd.DataFrame(
+        {
+            "code_insee": ["81004", "81005", "31555"],
+            "code_departement": ["81", "81", "31"],
+            "code_epci": ["248100737", "248100999", "243100518"],
+        }
+    )
     zone, rows = zones.communes_in_zones(["81", "243100518; 81004", "", "75056"], communes)
     assert list(zip(zone.tolist(), rows.tolist())) == [(0, 0), (0, 1), (1, 0), (1, 2)]
 
