@@ -16,6 +16,7 @@ STAFF = [
     st.Page("pages/import_geocodage.py", title="Import & géocodage", icon=":material/upload_file:", url_path="import"),
     st.Page("pages/edition.py", title="Édition", icon=":material/edit:", url_path="edition"),
     st.Page("pages/exports.py", title="Exports", icon=":material/download:", url_path="exports"),
+    st.Page("pages/geographie.py", title="Géographie de référence", icon=":material/layers:", url_path="geographie"),
 ]
 
 page = st.navigation({"Public": PUBLIC, "Espace équipe": STAFF})

@@ -81,8 +81,8 @@ def itinerant_note(coverage: Coverage) -> str:
 #: Shown instead of the QPV figures when the layer is missing (the technical reason goes to the staff, not here).
 QPV_MISSING = (
     "La couche des quartiers prioritaires n'est pas chargée : seule la partie rurale est calculée. "
-    "La personne qui installe la carte peut l'ajouter (fichier officiel des QPV, voir « Géographie de référence » "
-    "dans la documentation)."
+    "L'équipe du réseau peut l'ajouter depuis la page « Géographie de référence » de l'espace équipe "
+    "(fichier officiel des QPV)."
 )
 
 #: Where the uncertainty of the figures comes from and how to reduce it.

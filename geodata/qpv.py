@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import json
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from geodata import _http
 from geodata.errors import DataFileError, LayerUnavailableError, NetworkError
-from geodata.reference import CRS_STORAGE, DEPARTMENTS
+from geodata.reference import CRS_STORAGE, DEPARTMENTS, _atomic_write
 from geodata.settings import Settings, get_settings
 
 #: Normalised columns of the QPV layer.
@@ -64,6 +68,11 @@ def normalise_qpv(raw: gpd.GeoDataFrame, *, source: str = "") -> gpd.GeoDataFram
         raise DataFileError(f"Aucun champ de code QPV ({', '.join(_CODE)}) dans {source!r} ; champs lus : {list(cols.values())!r}.")
     gdf = raw.to_crs(CRS_STORAGE)
     code = gdf[code_col].astype(str).str.strip().str.upper()
+    if len(code) and not code.str.fullmatch(r"Q[PN]\w+").any():
+        raise DataFileError(
+            f"Les codes du champ {code_col!r} de {source!r} ne sont pas des codes de quartier prioritaire (QP… ou QN…, ex. "
+            f"{code.iloc[0]!r} lu) : ce fichier n'est pas celui des QPV."
+        )
     out = pd.DataFrame({"code_qp": code})
     name_col = _pick(cols, _NAME)
     out["nom_qp"] = gdf[name_col].astype(str) if name_col else code
@@ -88,20 +97,24 @@ def _french_number(text: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned.replace("", np.nan), errors="coerce")
 
 
-def read_qpv_population(path: str | Path) -> pd.DataFrame:
-    """Read an INSEE table per QPV (``CODGEO``, ``POP_MUN``): BOM, ';', French numbers."""
+def read_qpv_population(path: str | Path, *, name: str | None = None) -> pd.DataFrame:
+    """Read an INSEE table per QPV (``CODGEO``, ``POP_MUN``): BOM, ';', French numbers (``name`` names it in messages)."""
     path = Path(path)
+    name = name or str(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         text = path.read_bytes().decode("cp1252")
     except OSError as exc:
-        raise DataFileError(f"Fichier de population QPV illisible : {str(path)!r} ({exc.strerror}).") from exc
-    table = pd.read_csv(io.StringIO(text), sep=";", dtype=str, keep_default_na=False)
+        raise DataFileError(f"Fichier de population QPV illisible : {name!r} ({exc.strerror}).") from exc
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=";", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataFileError(f"Tableau de population QPV illisible : {name!r} ({exc}). Fournissez le CSV de l'INSEE (« ; », colonnes CODGEO et POP_MUN).") from exc
     table = table.loc[:, [c for c in table.columns if c and not c.startswith("Unnamed")]]
     upper = {c.upper(): c for c in table.columns}
     if "CODGEO" not in upper or "POP_MUN" not in upper:
-        raise DataFileError(f"Colonnes CODGEO et POP_MUN attendues dans {str(path)!r} ; lues : {list(table.columns)[:8]!r}.")
+        raise DataFileError(f"Colonnes CODGEO et POP_MUN attendues dans {name!r} ; lues : {list(table.columns)[:8]!r}.")
     return pd.DataFrame(
         {
             "code_qp": table[upper["CODGEO"]].str.strip().str.upper(),
@@ -128,17 +141,41 @@ def _zip_member(path: Path) -> str:
     raise DataFileError(f"L'archive {str(path)!r} ne contient ni GeoJSON, ni GeoPackage, ni Shapefile.")
 
 
-def read_qpv_file(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a QPV layer from GeoJSON, zipped Shapefile or GeoPackage (or a ZIP of them), any CRS."""
+def _qpv_layer(target, name: str) -> str | None:
+    """The layer of a multi-layer file (a GeoPackage) that holds the QPV: the first with a QPV code field."""
+    layers = [str(n) for n, _ in pyogrio.list_layers(target)]
+    if len(layers) <= 1:
+        return None
+    for layer in layers:
+        if {f.lower() for f in pyogrio.read_info(target, layer=layer)["fields"]} & set(_CODE):
+            return layer
+    raise DataFileError(
+        f"Aucune couche de {name!r} ne porte de code de quartier ({', '.join(_CODE)}) ; couches lues : {layers[:8]!r}. "
+        "Fournissez la couche des quartiers prioritaires (ANCT)."
+    )
+
+
+def read_qpv_file(path: str | Path, *, name: str | None = None) -> gpd.GeoDataFrame:
+    """Read a QPV layer from GeoJSON, zipped Shapefile or GeoPackage (or a ZIP of them), any CRS (``name`` names it in messages).
+
+    In a file of several layers, the one with a QPV code field is read.
+    """
     path = Path(path)
+    name = name or str(path)
     if not path.exists():
-        raise DataFileError(f"Fichier QPV introuvable : {str(path)!r}. Vérifiez le chemin.")
+        raise DataFileError(f"Fichier QPV introuvable : {name!r}. Vérifiez le chemin.")
     try:
         target = _zip_member(path) if zipfile.is_zipfile(path) else path
-        raw = gpd.read_file(target)
+        raw = gpd.read_file(target, layer=_qpv_layer(target, name))
+    except DataFileError:
+        raise
     except Exception as exc:  # pyogrio raises several error types for unreadable files
-        raise DataFileError(f"Fichier QPV illisible : {str(path)!r} ({exc}). Fournissez un GeoJSON, un Shapefile zippé ou un GeoPackage.") from exc
-    return normalise_qpv(raw, source=str(path))
+        # GDAL's own words (English, with the temporary path) stay in the chained exception, for the logs.
+        raise DataFileError(
+            f"Fichier QPV illisible : {name!r} n'est pas un GeoJSON, un GeoPackage ou un Shapefile zippé valide. "
+            "Fournissez le fichier officiel des quartiers prioritaires tel que publié."
+        ) from exc
+    return normalise_qpv(raw, source=name)
 
 
 def load_qpv(
@@ -148,13 +185,17 @@ def load_qpv(
     population_path: str | Path | None = None,
     download: bool = False,
 ) -> gpd.GeoDataFrame:
-    """The QPV layer: from ``path``, else ``CSTI_QPV_FILE``, else the copy of ``CSTI_QPV_URL`` in the cache.
+    """The QPV layer: from ``path``, else ``CSTI_QPV_FILE``, else the staff's file, else the copy of ``CSTI_QPV_URL`` in the cache.
 
-    The official file is fetched only when ``download`` is true (``python -m geodata reference
+    The file loaded by staff from the page « Géographie de référence » (:func:`install_qpv`) comes after
+    ``CSTI_QPV_FILE`` and before the downloaded copy. The official file is fetched only when ``download`` is true (``python -m geodata reference
     --download``), never silently at start-up. Raises :class:`LayerUnavailableError` with
     instructions when no layer is available.
     """
     settings = settings or get_settings()
+    staff_layer, staff_population = staff_files(settings)
+    if not (path or settings.qpv_file) and staff_layer is not None:
+        path, population_path = staff_layer, population_path or staff_population
     path = path or settings.qpv_file or None
     if path is None:
         cached = settings.cache_dir / "qpv" / f"qpv-{hashlib.sha256(settings.qpv_url.encode()).hexdigest()[:12]}"
@@ -177,3 +218,124 @@ def load_qpv(
     if population_path:
         qpv = join_population(qpv, read_qpv_population(population_path))
     return qpv
+
+
+# ----------------------------------------------------------------------------- the file loaded by staff
+
+#: Folder of ``CSTI_DATA_DIR`` (persistent, beside the directory's store) holding the QPV file loaded by staff.
+STAFF_FOLDER = "qpv"
+LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+_LAYER = "quartiers"
+_POPULATION = "population.csv"
+_META = "source.json"
+
+
+def _staff_dir(settings: Settings) -> Path:
+    return Path(settings.data_dir) / STAFF_FOLDER
+
+
+def staff_files(settings: Settings | None = None) -> tuple[Path | None, Path | None]:
+    """The QPV layer and population table loaded by staff (each ``None`` when absent)."""
+    folder = _staff_dir(settings or get_settings())
+    layers = sorted(p for p in folder.glob(f"{_LAYER}.*") if p.suffix in LAYER_SUFFIXES) if folder.exists() else []
+    population = folder / _POPULATION
+    return (layers[0] if layers else None), (population if population.exists() else None)
+
+
+def staff_source(settings: Settings | None = None) -> dict | None:
+    """What staff loaded last (file names, date, account, number of QPV), or ``None``."""
+    path = _staff_dir(settings or get_settings()) / _META
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def install_qpv(
+    data: bytes,
+    name: str,
+    *,
+    population: bytes | None = None,
+    population_name: str = "",
+    user: str = "",
+    settings: Settings | None = None,
+) -> dict:
+    """Check an official QPV file (and optionally an INSEE population table) and keep it where :func:`load_qpv` finds it.
+
+    Refused, with a French message naming the file and the fix: an empty file or another format, a file
+    without a QPV layer, a layer without QPV code or with points instead of outlines, no QPV of Occitanie, a
+    population table without ``CODGEO``/``POP_MUN`` or matching none of the quartiers. Nothing is replaced
+    unless everything is valid. Without a new table, the one already kept stays if it matches the new
+    quartiers. Returns what :func:`staff_source` will then answer.
+    """
+    settings = settings or get_settings()
+    suffix = Path(name).suffix.lower()
+    if not data:
+        raise DataFileError(f"Le fichier {name!r} est vide : déposez le fichier officiel des quartiers prioritaires.")
+    if suffix not in LAYER_SUFFIXES:
+        raise DataFileError(
+            f"Le fichier {name!r} n'est pas une couche géographique des QPV : déposez le fichier officiel (ANCT, data.gouv.fr, "
+            "« Quartiers prioritaires de la politique de la ville ») en GeoJSON, GeoPackage ou archive ZIP."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        layer_path = Path(tmp) / f"{_LAYER}{suffix}"
+        layer_path.write_bytes(data)
+        qpv = read_qpv_file(layer_path, name=name)
+        table = None
+        if population:
+            table_path = Path(tmp) / _POPULATION
+            table_path.write_bytes(population)
+            table = read_qpv_population(table_path, name=population_name or "population")
+    if qpv.empty:
+        raise DataFileError(
+            f"Le fichier {name!r} ne contient aucun quartier d'Occitanie (départements {', '.join(DEPARTMENTS)}) : "
+            "déposez le fichier national ou celui de la région."
+        )
+    kinds = set(qpv.geometry.geom_type.dropna())
+    if not kinds or not kinds <= {"Polygon", "MultiPolygon", "GeometryCollection"}:
+        raise DataFileError(
+            f"Les quartiers de {name!r} ne sont pas des contours (géométries lues : {', '.join(sorted(kinds)) or 'aucune'}) : "
+            "déposez la couche des périmètres des QPV, pas celle de leurs centres."
+        )
+    codes = set(qpv["code_qp"])
+    _, kept_population = staff_files(settings)
+    if table is not None and not codes & set(table["code_qp"]):
+        raise DataFileError(
+            f"Aucun code du tableau {population_name!r} (colonne CODGEO) ne correspond aux quartiers de {name!r} : "
+            "vérifiez que le tableau de population et la couche sont de la même génération de QPV (2015 ou 2024)."
+        )
+    if table is None and kept_population is not None and not codes & set(read_qpv_population(kept_population)["code_qp"]):
+        kept_population = None  # the table kept belongs to another generation
+    folder = _staff_dir(settings)
+    _atomic_write(folder / f"{_LAYER}{suffix}", lambda p: Path(p).write_bytes(data))
+    for old in folder.glob(f"{_LAYER}.*"):
+        if old.suffix != suffix:
+            old.unlink()
+    if table is not None:
+        _atomic_write(folder / _POPULATION, lambda p: Path(p).write_bytes(population))
+    elif kept_population is None:
+        (folder / _POPULATION).unlink(missing_ok=True)
+    previous = staff_source(settings) or {}
+    meta = {
+        "fichier": name,
+        "population": population_name if table is not None else (previous.get("population", "") if kept_population else ""),
+        "quartiers": len(qpv),
+        "generations": sorted(qpv["generation"].astype(str).unique()),
+        "departements": sorted(qpv["code_departement"].astype(str).unique()),
+        "le": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "par": user,
+    }
+    _atomic_write(folder / _META, lambda p: Path(p).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8"))
+    return meta
+
+
+def qpv_origin(settings: Settings | None = None) -> str:
+    """Where :func:`load_qpv` takes the QPV layer from, in French, for the staff."""
+    settings = settings or get_settings()
+    if settings.qpv_file:
+        return f"fichier fixé par l'installation (CSTI_QPV_FILE = {settings.qpv_file!r}), prioritaire sur celui déposé par l'équipe"
+    source = staff_source(settings)
+    if staff_files(settings)[0] is not None and source:
+        population = f", population : {source['population']!r}" if source.get("population") else ", sans tableau de population"
+        return f"fichier déposé par l'équipe : {source['fichier']!r} le {source['le'][:10]} par {source.get('par') or '?'}{population}"
+    return "copie téléchargée du fichier officiel (python -m geodata reference --download), ou aucune"

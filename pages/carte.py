@@ -9,7 +9,7 @@ import streamlit as st
 
 from cartography.escape import escape_text
 from geodata.settings import get_settings
-from pages.common import directory, map_assets, territory, user_errors
+from pages.common import directory, directory_token, map_assets, territory, user_errors
 
 TITLE = "Carte interactive des acteurs de la culture scientifique en Occitanie"
 
@@ -32,10 +32,8 @@ def _map_url(token: str) -> str:
 
 
 with user_errors():
-    from geodata.directory import directory_source
-
     map_assets()  # Leaflet, supercluster, the client and the commune outlines under static/
-    url = _map_url(directory_source()[1])
+    url = _map_url(directory_token())  # the actors' QPV change when staff load a QPV file
 
 st.iframe(url, height=700, alt=TITLE)
 

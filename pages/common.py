@@ -22,6 +22,32 @@ def territory() -> Territory:
     return load_territory()
 
 
+@st.cache_resource
+def _territory_generation() -> list[int]:
+    return [0]
+
+
+def territory_version() -> int:
+    """A number that changes when staff replace a layer of the territory (see :func:`reload_territory`): caches built
+    on the territory take it as a key."""
+    return _territory_generation()[0]
+
+
+def reload_territory() -> None:
+    """After staff loaded a layer (the QPV file): every session reads the territory again at its next run."""
+    territory.clear()
+    _public_directory.clear()
+    _coverage_directory.clear()
+    _territory_generation()[0] += 1
+
+
+def directory_token() -> str:
+    """The version of the directory as the pages show it: its source's token and the territory's version."""
+    from geodata.directory import directory_source
+
+    return f"{directory_source()[1]}|territoire-{territory_version()}"
+
+
 @contextlib.contextmanager
 def user_errors():
     """Show domain errors as a French message instead of a stack trace."""
@@ -186,9 +212,7 @@ def directory():
 
     Read-only: filter into new frames, never mutate.
     """
-    from geodata.directory import directory_source
-
-    return _public_directory(directory_source()[1])
+    return _public_directory(directory_token())
 
 
 @st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=2)
@@ -206,9 +230,7 @@ def coverage_directory():
 
     Read-only, like :func:`directory`; nothing of it is shown or exported per actor.
     """
-    from geodata.directory import directory_source
-
-    return _coverage_directory(directory_source()[1])
+    return _coverage_directory(directory_token())
 
 
 @st.cache_resource(show_spinner=False)

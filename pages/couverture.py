@@ -11,13 +11,14 @@ from geodata import coverage_text, rural
 from geodata import number_format as nf
 from geodata.actors import CIRCLES, FAMILIES, TYPES
 from geodata.errors import GeodataError
-from pages.common import coverage_directory, download_on_click, territory, user_errors
+from pages.common import coverage_directory, download_on_click, territory, territory_version, user_errors
 
 SITES_KEY = "couverture_sites"
 
 
-@st.cache_resource(show_spinner="Préparation de l'analyse de couverture…")
-def _demand() -> cv.Demand:
+@st.cache_resource(show_spinner="Préparation de l'analyse de couverture…", max_entries=1)
+def _demand(version: int) -> cv.Demand:
+    """The prepared territory, again when staff replace one of its layers (``version``)."""
     return cv.demand_from_territory(territory())
 
 
@@ -169,7 +170,7 @@ st.caption(
 )
 with user_errors():
     terr = territory()
-    demand = _demand()
+    demand = _demand(territory_version())
     actors = coverage_directory()
     params, k = _params(terr, demand.has_qpv, coverage_text.declares_zones(actors))
     hypothetical = _hypothetical()

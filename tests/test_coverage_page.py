@@ -105,7 +105,11 @@ def test_page_without_qpv_layer_says_how_to_get_it(monkeypatch, fresh_caches):
     monkeypatch.delenv("CSTI_QPV_FILE", raising=False)
     at = run_page()
     # Plain language for the public (the variables and commands are for the staff: Import page, CLI).
-    assert any("La couche des quartiers prioritaires n'est pas chargée" in i.value and "Géographie de référence" in i.value for i in at.info)
+    assert any(
+        "La couche des quartiers prioritaires n'est pas chargée" in i.value
+        and "depuis la page « Géographie de référence » de l'espace équipe" in i.value
+        for i in at.info
+    )
     assert not any("CSTI_QPV_FILE" in e.value for e in [*at.warning, *at.info, *at.caption])
     # The QPV controls would do nothing: they are hidden.
     assert [s.label for s in at.sidebar.slider if "QPV" in s.label] == []

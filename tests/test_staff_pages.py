@@ -21,7 +21,7 @@ from tests.staff_data import PRIVATE_VALUES, private_actors
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
-STAFF_PAGES = ["pages/edition.py", "pages/exports.py", "pages/import_geocodage.py"]
+STAFF_PAGES = ["pages/edition.py", "pages/exports.py", "pages/import_geocodage.py", "pages/geographie.py"]
 PUBLIC_PAGES = ["pages/carte.py", "pages/statistiques.py", "pages/couverture.py"]
 PASSWORD = "mot de passe de test"  # noqa: S105 (test account, hashed below)
 #: Names of stored actors: data that a visitor must not see on a staff page either.
