@@ -336,6 +336,6 @@ def qpv_origin(settings: Settings | None = None) -> str:
         return f"fichier fixé par l'installation (CSTI_QPV_FILE = {settings.qpv_file!r}), prioritaire sur celui déposé par l'équipe"
     source = staff_source(settings)
     if staff_files(settings)[0] is not None and source:
-        population = f", population : {source['population']!r}" if source.get("population") else ", sans tableau de population"
-        return f"fichier déposé par l'équipe : {source['fichier']!r} le {source['le'][:10]} par {source.get('par') or '?'}{population}"
+        population = f", population : « {source['population']} »" if source.get("population") else ", sans tableau de population"
+        return f"fichier déposé par l'équipe : « {source['fichier']} » le {source['le'][:10]} par {source.get('par') or '?'}{population}"
     return "copie téléchargée du fichier officiel (python -m geodata reference --download), ou aucune"

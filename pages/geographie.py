@@ -22,9 +22,9 @@ with user_errors():
                     f"population INSEE connue pour {integer(known)} d'entre eux ; {qpv.qpv_origin()}.")
     else:
         st.warning(f"**Quartiers prioritaires (QPV)** : couche non chargée. {terr.missing.get('qpv', '')}")
-    for key, label in (("zonage", "Table d'appartenance INSEE"), ("grille", "Grille communale de densité")):
+    for key in ("zonage", "grille"):  # the official rural zonings stay with whoever installs the map (CLI)
         if key in terr.missing:
-            st.caption(f"{label} : {terr.missing[key]}")
+            st.caption(terr.missing[key])
 
 st.subheader("Déposer le fichier officiel des QPV")
 st.write(
@@ -50,7 +50,7 @@ if submitted:
             reload_territory()
             st.session_state["geographie_flash"] = (
                 f"Couche des QPV chargée : {integer(meta['quartiers'])} quartiers d'Occitanie (génération {', '.join(meta['generations'])})"
-                + (f", population de {meta['population']!r}" if meta["population"] else ", sans tableau de population")
+                + (f", population de « {meta['population']} »" if meta["population"] else ", sans tableau de population")
                 + ". La page Couverture territoriale en tient compte."
             )
             st.rerun()
