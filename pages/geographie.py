@@ -18,8 +18,10 @@ with user_errors():
     if terr.qpv is not None:
         known = int(terr.qpv["population"].notna().sum())
         generations = ", ".join(sorted(terr.qpv["generation"].astype(str).unique()))
-        st.markdown(f"**Quartiers prioritaires (QPV)** : {integer(len(terr.qpv))} quartiers d'Occitanie, génération {generations}, "
-                    f"population INSEE connue pour {integer(known)} d'entre eux ; {qpv.qpv_origin()}.")
+        st.markdown(
+            f"**Quartiers prioritaires (QPV)** : {integer(len(terr.qpv))} quartiers d'Occitanie, génération {generations}, "
+            f"population INSEE connue pour {integer(known)} d'entre eux ; {qpv.qpv_origin()}."
+        )
     else:
         st.warning(f"**Quartiers prioritaires (QPV)** : couche non chargée. {terr.missing.get('qpv', '')}")
     for key in ("zonage", "grille"):  # the official rural zonings stay with whoever installs the map (CLI)
@@ -42,8 +44,13 @@ if submitted:
         st.error("Choisissez d'abord le fichier de la couche des QPV.")
     else:
         try:
-            meta = qpv.install_qpv(layer.getvalue(), layer.name, population=population.getvalue() if population else None,
-                                   population_name=population.name if population else "", user=user)
+            meta = qpv.install_qpv(
+                layer.getvalue(),
+                layer.name,
+                population=population.getvalue() if population else None,
+                population_name=population.name if population else "",
+                user=user,
+            )
         except DataFileError as exc:
             st.error(str(exc))
         else:

@@ -16,6 +16,7 @@ from geodata.actors import FIELDS_BY_NAME, PUBLIC_FIELDS
 from geodata.importing import import_actors
 from geodata.store import ActorValidationError, Store
 from tests.test_coverage import _actors_at, make_demand
+from tests.test_staff_pages import PASSWORD, accounts, login, open_page, staff_env  # noqa: F401 (fixtures)
 
 # Two departments, one EPCI each ("200000009" and "200000011"); everything but 00001 lies beyond a 5 km reach of (0, 0).
 PLACES = [
@@ -208,3 +209,38 @@ def test_round_trip_import_store_export_keeps_the_zone(reference, tmp_path):
     # And the file read back by the importer gives the same zone (what staff re-import is what they exported).
     again = import_actors(table.to_csv(sep=";", index=False).encode(), filename="retour.csv")
     assert sorted(again.actors["zone_intervention"]) == ["", "81; 248100737; 31555"]
+
+
+def test_the_edition_page_edits_the_zone_with_the_schema_s_message(staff_env):  # noqa: F811 (the fixture imported above)
+    at = login(open_page("pages/edition.py"), "alice", PASSWORD)
+    first_id = staff_env.list_actors().loc[0, "id"]
+
+    def save(zone: str):
+        next(t for t in at.text_input if t.label == "Zone d'intervention").input(zone)
+        next(b for b in at.button if b.label == "Enregistrer").click()
+        at.run()
+        assert not at.exception, at.exception
+
+    save("81; 99999")
+    assert any("Zone d'intervention" in e.value and "'99999' inconnu" in e.value and "séparés par « ; »" in e.value for e in at.error)
+    assert staff_env.get(first_id)["zone_intervention"] == ""
+    save("81; 248100737")
+    assert staff_env.get(first_id)["zone_intervention"] == "81; 248100737"
+    assert any("Fiche enregistrée" in s.value for s in at.success)
+
+
+def test_the_cli_counts_zones_unless_told_not_to(reference, tmp_path, monkeypatch, capsys):
+    from geodata.cli import main
+
+    _import(tmp_path, [("Tiers-lieu mobile", "Mende", "48"), ("Musée", "Foix", "")])  # writes itinerants.csv
+    monkeypatch.setenv("CSTI_ACTORS_FILE", str(tmp_path / "itinerants.csv"))
+    out = tmp_path / "rural.csv"
+    assert main(["coverage", "-o", str(out), "--couche", "communes_rurales_hors_portee"]) == 0
+    printed = capsys.readouterr().out
+    assert "Méthode : Offres itinérantes : 1 acteur compté déclare une zone d'intervention" in printed
+    with_zone = out.read_text(encoding="utf-8-sig").splitlines()
+    assert main(["coverage", "-o", str(out), "--couche", "communes_rurales_hors_portee", "--sans-itinerance"]) == 0
+    assert "non comptée ici" in capsys.readouterr().out
+    without = out.read_text(encoding="utf-8-sig").splitlines()
+    lozere = [sum(line.split(";")[2] == "48" for line in lines[1:]) for lines in (with_zone, without)]
+    assert lozere[0] == 0 < lozere[1]  # with the zone, no rural commune of Lozère is left out

@@ -124,9 +124,14 @@ def test_staff_upload_the_qpv_file_then_the_coverage_shows_the_qpv(staff, qpv_fi
     _upload(at, ("region.geojson", region, "application/geo+json"))
     assert any("ne sont pas des codes de quartier prioritaire" in e.value for e in at.error)
     assert qpv.staff_files() == (None, None)
-    _upload(at, ("qp.geojson", qpv_file.read_bytes(), "application/geo+json"), ("DEMO_2022.csv", qpv_population_file.read_bytes(), "text/csv"))
+    _upload(
+        at, ("qp.geojson", qpv_file.read_bytes(), "application/geo+json"), ("DEMO_2022.csv", qpv_population_file.read_bytes(), "text/csv")
+    )
     assert not at.error, [e.value for e in at.error]
-    assert any("Couche des QPV chargée : 105 quartiers d'Occitanie (génération 2015), population de « DEMO_2022.csv »" in s.value for s in at.success)
+    assert any(
+        "Couche des QPV chargée : 105 quartiers d'Occitanie (génération 2015), population de « DEMO_2022.csv »" in s.value
+        for s in at.success
+    )
     assert any("105 quartiers d'Occitanie" in m.value and "fichier déposé par l'équipe : « qp.geojson »" in m.value for m in at.markdown)
     at.switch_page(COVERAGE)
     at.run()

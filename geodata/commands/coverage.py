@@ -45,6 +45,11 @@ def add_arguments(parser) -> None:
         default=0.5,
         help="poids de la population des QPV face à la population rurale, 0 à 1 (défaut %(default)s)",
     )
+    parser.add_argument(
+        "--sans-itinerance",
+        action="store_true",
+        help="ne pas compter les zones d'intervention des offres itinérantes (champ zone_intervention) : la distance seule",
+    )
     parser.add_argument("--site", action="append", default=[], help="site hypothétique : code INSEE (31555) ou LON,LAT[,NOM] ; répétable")
     parser.add_argument("--qpv", help="fichier QPV (GeoJSON, Shapefile zippé, GeoPackage)")
     parser.add_argument("--qpv-population", help="tableau INSEE de population par QPV (ex. DEMO_2022.csv)")
@@ -76,6 +81,7 @@ def run(args) -> int:
         types=args.types or None,
         families=args.familles or None,
         qpv_weight=args.poids_qpv,
+        itinerant=not args.sans_itinerance,
     ).validate()
     settings = get_settings()
     terr = load_territory(
@@ -111,6 +117,6 @@ def run(args) -> int:
     else:
         print(f"QPV non calculés : {demand.qpv_missing}")
     print(coverage_text.precision_note(len(analysis.counted), analysis.coverage.n_commune_level))
-    for note in coverage_text.method_notes(demand, params):
+    for note in coverage_text.method_notes(demand, params, analysis.coverage):
         print(f"Méthode : {note}")
     return 0

@@ -19,8 +19,9 @@ def qpv_app(tmp_path_factory):
     if not QPV_FILE.exists():
         pytest.skip(f"données partagées absentes : {QPV_FILE}")
     tmp = tmp_path_factory.mktemp("qpv_upload")
-    proc, url = start_app(tmp, {"CSTI_STAFF_ACCOUNTS": f"alice:{hash_password(PASSWORD, rounds=4)}", "CSTI_QPV_FILE": "",
-                                "CSTI_QPV_POPULATION_FILE": ""})
+    proc, url = start_app(
+        tmp, {"CSTI_STAFF_ACCOUNTS": f"alice:{hash_password(PASSWORD, rounds=4)}", "CSTI_QPV_FILE": "", "CSTI_QPV_POPULATION_FILE": ""}
+    )
     yield url, tmp
     stop(proc)
 
@@ -30,7 +31,9 @@ def test_staff_load_the_qpv_file_and_the_coverage_uses_it(browser, qpv_app):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
     page = context.new_page()
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "about:")) else route.abort())
+    page.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "about:")) else route.abort()
+    )
     try:
         page.goto(url + "/couverture")
         page.get_by_text("depuis la page « Géographie de référence »").wait_for(timeout=WAIT)
@@ -55,7 +58,9 @@ def test_staff_load_the_qpv_file_and_the_coverage_uses_it(browser, qpv_app):
         context.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", has_touch=True, is_mobile=True)
     page = phone.new_page()
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "about:")) else route.abort())
+    page.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "about:")) else route.abort()
+    )
     try:
         page.goto(url + "/geographie")
         page.get_by_label("Identifiant").fill("alice")
