@@ -653,9 +653,12 @@ class Itinerant:
     @classmethod
     def from_actors(cls, actors: pd.DataFrame, demand: Demand) -> Itinerant:
         """The zones declared by ``actors`` (column ``zone_intervention``; actors without one are left out)."""
+        none = cls(np.array([], dtype=object), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         if "zone_intervention" not in actors.columns:
-            return cls(np.array([], dtype=object), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            return none
         declared = actors[actors["zone_intervention"].fillna("").astype(str).str.strip() != ""]
+        if declared.empty:  # the usual case: nothing to expand at each rerun
+            return none
         zone, commune = communes_in_zones(declared["zone_intervention"].astype(str), demand.communes)
         names = declared["nom"].astype(str).to_numpy(dtype=object) if "nom" in declared else np.full(len(declared), "", dtype=object)
         return cls(names, zone, commune)
@@ -669,7 +672,8 @@ def _count_itinerant(demand: Demand, itinerant: Itinerant, c: pd.DataFrame, q: p
     """
     covered = np.zeros(len(c), dtype=bool)
     covered[itinerant.commune] = True
-    by_commune = pd.Series(itinerant.names[itinerant.zone], index=itinerant.commune).groupby(level=0).agg(lambda n: "; ".join(sorted(set(n))))
+    pairs = pd.DataFrame({"commune": itinerant.commune, "nom": itinerant.names[itinerant.zone]}).drop_duplicates()
+    by_commune = pairs.sort_values(["commune", "nom"]).groupby("commune")["nom"].agg("; ".join)
     names = by_commune.reindex(np.arange(len(c)), fill_value="").to_numpy(dtype=object)
     tables = [(c, covered, names)]
     if q is not None and demand.qpv_commune is not None:

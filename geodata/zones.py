@@ -113,21 +113,23 @@ def communes_in_zones(zones, communes: pd.DataFrame) -> tuple[np.ndarray, np.nda
     for EPCI codes, ``code_epci`` (rows of ``communes`` are numbered 0…n-1 in their order). Codes that name no
     commune of the table cover nothing.
     """
-    rows = np.arange(len(communes))
-    by = {
-        COMMUNE: pd.Series(rows, index=communes["code_insee"].astype(str).to_numpy()).groupby(level=0).agg(list),
-        DEPARTEMENT: pd.Series(rows, index=communes["code_departement"].astype(str).to_numpy()).groupby(level=0).agg(list),
+    columns = {COMMUNE: "code_insee", DEPARTEMENT: "code_departement", EPCI: "code_epci"}
+    rows_of = {
+        kind: pd.Series(np.arange(len(communes))).groupby(communes[column].astype(str).to_numpy()).indices
+        for kind, column in columns.items()
+        if column in communes.columns
     }
-    if "code_epci" in communes.columns:
-        by[EPCI] = pd.Series(rows, index=communes["code_epci"].astype(str).to_numpy()).groupby(level=0).agg(list)
-    zone_idx: list[int] = []
-    commune_rows: list[int] = []
+    covered_by: dict[str, np.ndarray] = {}  # zones repeat (one offer, several rows): each distinct text is expanded once
+    zone_idx: list[np.ndarray] = []
+    commune_rows: list[np.ndarray] = []
     for i, text in enumerate(zones):
-        covered: set[int] = set()
-        for code in codes_of(text):
-            table = by.get(kind_of(code) or "")
-            if table is not None and code in table.index:
-                covered.update(table[code])
-        zone_idx.extend([i] * len(covered))
-        commune_rows.extend(sorted(covered))
-    return np.asarray(zone_idx, dtype=np.int64), np.asarray(commune_rows, dtype=np.int64)
+        if text not in covered_by:
+            parts = [rows_of.get(kind_of(code) or "", {}).get(code) for code in codes_of(text)]
+            found = [p for p in parts if p is not None]
+            covered_by[text] = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        rows = covered_by[text]
+        zone_idx.append(np.full(len(rows), i, dtype=np.int64))
+        commune_rows.append(rows.astype(np.int64))
+    if not zone_idx:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(zone_idx), np.concatenate(commune_rows)
