@@ -916,10 +916,10 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
         Reaches, rural definition, detour, filters and QPV weight (defaults: :class:`Params`).
     hypothetical
         Imaginary sites added to the counted actors ("what if"); ``before`` then holds the figures without them.
-
-    The zones declared by the counted actors (itinerant offers) count when ``params.itinerant`` (see :class:`Itinerant`).
     k
         Number of communes proposed by :func:`where_next`.
+
+    The zones declared by the counted actors (itinerant offers) count when ``params.itinerant`` (see :class:`Itinerant`).
     """
     params = (params or Params()).validate()
     hypothetical = hypothetical if hypothetical is not None else Sites.empty()
