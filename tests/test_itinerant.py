@@ -244,3 +244,16 @@ def test_the_cli_counts_zones_unless_told_not_to(reference, tmp_path, monkeypatc
     without = out.read_text(encoding="utf-8-sig").splitlines()
     lozere = [sum(line.split(";")[2] == "48" for line in lines[1:]) for lines in (with_zone, without)]
     assert lozere[0] == 0 < lozere[1]  # with the zone, no rural commune of Lozère is left out
+
+
+def test_the_coverage_map_says_which_itinerant_offer_reaches_a_qpv():
+    from cartography.coverage_map import coverage_map
+
+    analysis = _analyse("00004")
+    html = (
+        coverage_map(analysis.demand, analysis.coverage, analysis.sites, steps=analysis.steps, prefix="/app/static/vendor")
+        .get_root()
+        .render()
+    )
+    # folium writes the GeoJSON with ASCII escapes.
+    assert json.dumps("à portée (offre itinérante : A0)")[1:-1] in html
