@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geodata import corrections
 from geodata.actors import FIELD_NAMES, FIELDS_BY_NAME
 from geodata.importing import ROW, ImportResult, name_commune_keys
+from geodata.settings import Settings
 from geodata.store import ActorValidationError, Store, validate_actor
 from geodata.writers import csv_bytes
 
@@ -25,7 +27,8 @@ class ImportPlan:
     """What publishing an import would do, before it is done.
 
     ``rows`` has one row per input row (:data:`REPORT_COLUMNS`); ``added`` the records to add;
-    ``updated`` the ``(id, changes, expected_version)`` to apply; ``diffs`` one row per changed field.
+    ``updated`` the ``(id, changes, expected_version)`` to apply; ``diffs`` one row per changed field;
+    ``matches`` the rows matched by name and commune, ``{import id: directory id}``.
     """
 
     rows: pd.DataFrame
@@ -34,6 +37,7 @@ class ImportPlan:
     diffs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["id", "nom", "champ", "avant", "après"]))
     source: str = ""
     batch_id: int | None = None
+    matches: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -90,7 +94,7 @@ def plan_import(store: Store, result: ImportResult) -> ImportPlan:
         if pos not in matched and (found := by_key.get(k)) is not None and found not in taken:
             matched[pos] = found
             taken.add(found)
-    rows, added, updated, diffs = [], [], [], []
+    rows, added, updated, diffs, matches = [], [], [], [], {}
     for pos, rec in enumerate(actors.to_dict("records")):
         base = {ROW: int(rec[ROW]), "nom": rec["nom"], "commune": rec["commune"], "champs": "", "detail": "", "motif": ""}
         try:
@@ -107,6 +111,8 @@ def plan_import(store: Store, result: ImportResult) -> ImportPlan:
             continue
         changed = [n for n in FIELD_NAMES if proposed[n] != now[n]]
         how = "" if actor_id == rec["id"] else f"apparié par nom et commune à l'acteur {actor_id!r}"
+        if how:
+            matches[str(rec["id"])] = actor_id
         if not changed:
             rows.append({**base, "groupe": UNCHANGED, "id": actor_id, "motif": how})
             continue
@@ -116,7 +122,8 @@ def plan_import(store: Store, result: ImportResult) -> ImportPlan:
                      "detail": " ; ".join(f"{_label(n)} : « {now[n]} » → « {proposed[n]} »" for n in changed)})
     rows.extend(_set_aside(result))
     table = pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).sort_values(ROW, kind="stable").reset_index(drop=True)
-    return ImportPlan(table, added, updated, pd.DataFrame(diffs, columns=["id", "nom", "champ", "avant", "après"]), source=result.source_name)
+    return ImportPlan(table, added, updated, pd.DataFrame(diffs, columns=["id", "nom", "champ", "avant", "après"]), source=result.source_name,
+                      matches=matches)
 
 
 def _set_aside(result: ImportResult) -> list[dict]:
@@ -128,14 +135,16 @@ def _set_aside(result: ImportResult) -> list[dict]:
              "commune": cell(i, "commune"), "champs": "", "detail": "", "motif": str(rejected.at[i, "motif"] or "")} for i in rejected.index]
 
 
-def apply_plan(store: Store, plan: ImportPlan, *, user: str) -> int | None:
+def apply_plan(store: Store, plan: ImportPlan, *, user: str, settings: Settings | None = None) -> int | None:
     """Write the plan as one batch of the history (who, when, the file, the counts); None when it changes nothing.
 
-    Raises :class:`geodata.errors.ConflictError` (nothing written) when the directory changed since the plan.
+    The manual corrections of rows matched by name and commune follow them to the directory's actor
+    (:func:`geodata.corrections.follow_matches`). Raises :class:`geodata.errors.ConflictError`
+    (nothing written) when the directory changed since the plan.
     """
-    if not plan.changes_anything:
-        return None
-    plan.batch_id = store.apply_batch(plan.added, plan.updated, user=user, source=plan.source, counts=plan.counts)
+    if plan.changes_anything:
+        plan.batch_id = store.apply_batch(plan.added, plan.updated, user=user, source=plan.source, counts=plan.counts)
+    corrections.follow_matches(plan.matches, settings=settings)
     return plan.batch_id
 
 
