@@ -253,8 +253,9 @@ def point_picker(key: str, *, name: str, point: tuple[float, float] | None, code
     layer = proposed_layer((picked["longitude"], picked["latitude"]), picked["geometry"], commune=picked["nom"]) if picked else None
     st.caption("Touchez ou cliquez la carte à l'endroit exact de l'acteur : la commune est recalculée d'après le point. "
                + ("Point bleu : position actuelle." if point is not None else "L'acteur n'est pas encore placé."))
-    st_folium(correction_map(point, outline, name=name, commune=commune), key=map_key, height=380, use_container_width=True,
-              returned_objects=["last_clicked"], feature_group_to_add=layer)
+    with st.container(key="carte-correction"):  # one per page; browser tests find the map by it
+        st_folium(correction_map(point, outline, name=name, commune=commune), key=map_key, height=380, use_container_width=True,
+                  returned_objects=["last_clicked"], feature_group_to_add=layer)
     if picked is None:
         return None
     if picked["code_insee"] is None:

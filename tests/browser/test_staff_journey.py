@@ -1,4 +1,4 @@
-"""The staff journey in a real browser: survey file -> validation (region rule) -> geocoding -> directory -> public map -> undo."""
+"""The staff journey in a real browser: survey file -> validation (region rule) -> geocoding -> correction on the map -> directory -> public map -> undo."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import re
 import pandas as pd
 import pytest
 
-from cartography.actors_map import embedded_strings
+from cartography.actors_map import embedded_strings, page_data, unpack
 from geodata.auth import hash_password
+from geodata.corrections import commune_of_point
 from geodata.directory import SAMPLE_FILE
 from geodata.importing import import_actors
+from geodata.reference import load_reference
 from tests.browser.conftest import start_app, stop
 from tests.browser.mapcheck import open_cards
 from tests.conftest import SHARED_DATA
@@ -18,6 +20,7 @@ from tests.conftest import SHARED_DATA
 MUSEES = SHARED_DATA / "musees_de_france" / "liste-et-localisation-des-musees-de-france.csv"
 PASSWORD = "mot de passe de test"  # noqa: S105 (test account, hashed below)
 MAP_IFRAME = 'iframe[title^="Carte interactive"]'
+CORRECTION_IFRAME = ".st-key-carte-correction iframe"
 WAIT = 120_000
 
 
@@ -75,6 +78,71 @@ def _in_document(name: str, html: str) -> bool:
     return any(name in table for table in tables)
 
 
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the script run (its status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT)
+
+
+def _settled_map(page):
+    """The correction map's frame once the page stopped redrawing it (the same frame, drawn, for a second and a half)."""
+    for _ in range(40):
+        _idle(page)
+        handle = page.wait_for_selector(CORRECTION_IFRAME, timeout=WAIT)
+        frame = handle.content_frame()
+        frame.wait_for_function("() => window.map && window.map.getSize().y > 100", timeout=WAIT)
+        page.wait_for_timeout(1500)  # the view is fitted to the commune once the frame has its size
+        if handle.evaluate("(f) => f.isConnected") and not frame.is_detached():
+            return frame
+    pytest.fail("the correction map never settled")
+
+
+#: Points of the correction map's view, as fractions of its size (x from the left, y from the top), tried in turn.
+CORNERS = ((0.12, 0.88), (0.88, 0.12), (0.12, 0.12), (0.88, 0.88))
+
+
+def _correct_on_the_map(page, museum: str) -> dict:
+    """Choose ``museum`` in step 4, click its map where the commune differs, save; returns the point and commune clicked."""
+    ref = load_reference()
+    box = page.get_by_role("combobox", name="Acteur", exact=True)
+    box.click(timeout=WAIT)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(museum)
+    page.keyboard.press("Enter")
+    _idle(page)
+    assert box.input_value().startswith(museum)
+    before = page.get_by_text("Position actuelle :").inner_text()
+    frame = _settled_map(page)
+    for fx, fy in CORNERS:  # a corner of the commune's bounding box lies in a neighbouring commune
+        spot = frame.evaluate("([fx, fy]) => { const s = window.map.getSize(), ll = window.map.containerPointToLatLng([s.x * fx, s.y * fy]);"
+                              " return {x: s.x * fx, y: s.y * fy, lat: ll.lat, lng: ll.lng}; }", [fx, fy])
+        place = commune_of_point(ref, spot["lng"], spot["lat"])
+        if place is not None and f"({place['code_insee']})" not in before:
+            break
+    else:
+        pytest.fail(f"no corner of the correction map outside the actor's commune ({before})")
+    frame.locator(".leaflet-container").click(position={"x": spot["x"], "y": spot["y"]})
+    clicked = frame.evaluate("() => window.__GLOBAL_DATA__.lat_lng_clicked")
+    place = commune_of_point(ref, clicked["lng"], clicked["lat"])  # the point as the map reports it, where the page recomputes the commune
+    shown = f"Nouveau point (rouge) : {place['nom']} ({place['code_insee']})"
+    page.get_by_text(shown).wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Enregistrer la correction").click()
+    page.get_by_text(f"Position de « {museum} » corrigée par alice :").wait_for(timeout=WAIT)
+    saved = page.get_by_text(f"Position de « {museum} » corrigée par alice :").inner_text()
+    assert f"→ {place['nom']} ({place['code_insee']})" in saved and before.removeprefix("Position actuelle : ").rstrip(".") in saved
+    return {"lon": clicked["lng"], "lat": clicked["lat"], "nom": place["nom"]}
+
+
+def _public_place(html: str, name: str) -> tuple[float, float, str]:
+    """(longitude, latitude, commune) of the actor named ``name`` in the public map's data."""
+    data = page_data(html)
+    strings = embedded_strings(data["z"])
+    names = [strings[i] for i in unpack(data["n"])]
+    i = names.index(name)
+    scale = data["scale"]
+    return unpack(data["lon"])[i] / scale, unpack(data["lat"])[i] / scale, strings[unpack(data["c"])[i]]
+
+
 def test_from_the_survey_file_to_the_public_map_and_back(browser, journey_app):
     raw = pd.read_csv(MUSEES, sep=";", dtype=str, keep_default_na=False)
     in_region = raw[raw["region_administrative"] == "Occitanie"]
@@ -92,12 +160,16 @@ def test_from_the_survey_file_to_the_public_map_and_back(browser, journey_app):
     page.get_by_role("button", name="Géocoder").click()  # offline: CSTI_OFFLINE=1 (cache, then the commune gazetteer)
     plan = f"{len(raw)} lignes : {len(in_region)} nouveaux, 0 mis à jour, 0 inchangés, 0 rejetés, {outside} écartés (hors Occitanie)."
     page.get_by_text(plan).wait_for(timeout=WAIT)  # every row of the file in exactly one group
+    moved = _correct_on_the_map(page, museum)
+    page.get_by_text(plan).wait_for(timeout=WAIT)  # a correction moves a point: it adds or drops no row
     page.get_by_role("button", name="Enregistrer dans l'annuaire", exact=True).click()
     page.get_by_text("Import enregistré dans l'annuaire : lot n° 1").wait_for(timeout=WAIT)
     page.get_by_text("Rien à enregistrer : l'annuaire contient déjà ces acteurs tels quels.").wait_for(timeout=WAIT)  # same file again: a no-op
 
     html = _public_search(browser, journey_app, museum, expected=1)
     assert _in_document(museum, html)  # found on the public map: the search shows it, its data travel inside the map's document
+    lon, lat, commune = _public_place(html, museum)  # where the map click put it (the map's data keep 1e-5 degree)
+    assert (abs(lon - moved["lon"]) < 2e-5, abs(lat - moved["lat"]) < 2e-5, commune) == (True, True, moved["nom"])
 
     page.get_by_role("link", name="Édition").click()  # in the same session: a reload would ask for the login again
     page.get_by_role("tab", name="Historique").click(timeout=WAIT)
