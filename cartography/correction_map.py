@@ -36,8 +36,9 @@ def _outline(geometry, *, color: str, label: str, dashed: bool = False) -> foliu
 
 
 def _point(lon: float, lat: float, *, color: str, label: str) -> folium.CircleMarker:
+    # Its clicks bubble up to the map (Leaflet's default): a tap on the point itself also sets the new point there.
     return folium.CircleMarker((lat, lon), radius=9, color="#ffffff", weight=3, fill=True, fill_color=color, fill_opacity=1.0,
-                               tooltip=escape_text(label), interactive=False)
+                               tooltip=escape_text(label), bubbling_mouse_events=True)
 
 
 def correction_map(

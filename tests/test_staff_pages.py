@@ -466,6 +466,20 @@ def test_add_with_validation_and_move_to_a_commune(staff_env):
     assert not at.exception, at.exception
     moved = staff_env.get(first["id"])
     assert (moved["code_insee"], moved["commune"], moved["latitude"], moved["version"]) == ("31069", "Blagnac", "", 2)
+    said = " ".join(s.value for s in at.success)
+    assert f"Position de « {first['nom']} » corrigée par alice : " in said and "→ Blagnac (31069)." in said
+
+    # By coordinates (a tap on the small map fills them in): the commune is recomputed from the point and said.
+    next(r for r in at.radio if r.label == "Nouvel emplacement").set_value("Coordonnées")
+    at.run()
+    next(t for t in at.text_input if t.label == "Longitude (WGS 84)").input("1.4526")
+    next(t for t in at.text_input if t.label == "Latitude (WGS 84)").input("43.5995")
+    next(b for b in at.button if b.label == "Déplacer").click()
+    at.run()
+    assert not at.exception, at.exception
+    said = " ".join(s.value for s in at.success)
+    assert ": Blagnac (31069), latitude " in said and " → Toulouse (31555), latitude 43,599500, longitude 1,452600." in said  # old → new
+    assert staff_env.history(first["id"]).iloc[0]["user"] == "alice" and staff_env.get(first["id"])["longitude"] == "1.4526"
 
 
 def test_empty_store_is_seeded_from_the_shown_directory(tmp_path, monkeypatch, accounts):
