@@ -13,7 +13,7 @@ from geodata.corrections import commune_of_point
 from geodata.directory import SAMPLE_FILE
 from geodata.importing import import_actors
 from geodata.reference import load_reference
-from tests.browser.conftest import start_app, stop
+from tests.browser.conftest import SCREENSHOTS, start_app, stop
 from tests.browser.mapcheck import open_cards
 from tests.conftest import SHARED_DATA
 
@@ -38,7 +38,7 @@ def _login(page, url: str) -> None:
     page.get_by_label("Identifiant").fill("alice")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text("Se déconnecter").wait_for(timeout=WAIT)
+    page.get_by_text("Se déconnecter").wait_for(state="attached", timeout=WAIT)  # in the sidebar, folded away on a phone
 
 
 def _public_search(browser, url: str, name: str, expected: int) -> str:
@@ -105,14 +105,15 @@ def _correct_on_the_map(page, museum: str) -> dict:
     """Choose ``museum`` in step 4, click its map where the commune differs, save; returns the point and commune clicked."""
     ref = load_reference()
     box = page.get_by_role("combobox", name="Acteur", exact=True)
+    old_map = page.wait_for_selector(CORRECTION_IFRAME, timeout=WAIT)  # the first actor's map
     box.click(timeout=WAIT)
     page.keyboard.press("Control+A")
     page.keyboard.type(museum)
     page.keyboard.press("Enter")
-    _idle(page)
     assert box.input_value().startswith(museum)
-    before = page.get_by_text("Position actuelle :").inner_text()
+    page.wait_for_function("(f) => !f.isConnected", arg=old_map, timeout=WAIT)  # one map per actor: the museum's replaced it
     frame = _settled_map(page)
+    before = page.get_by_text("Position actuelle :").inner_text()
     for fx, fy in CORNERS:  # a corner of the commune's bounding box lies in a neighbouring commune
         spot = frame.evaluate("([fx, fy]) => { const s = window.map.getSize(), ll = window.map.containerPointToLatLng([s.x * fx, s.y * fy]);"
                               " return {x: s.x * fx, y: s.y * fy, lat: ll.lat, lng: ll.lng}; }", [fx, fy])
@@ -179,3 +180,40 @@ def test_from_the_survey_file_to_the_public_map_and_back(browser, journey_app):
 
     html = _public_search(browser, journey_app, museum, expected=0)
     assert not _in_document(museum, html)
+
+
+@pytest.mark.parametrize(("width", "height", "touch"), [(1440, 900, False), (390, 844, True)], ids=["bureau", "telephone"])
+def test_a_thumb_or_a_mouse_sets_the_new_point_on_the_correction_map(browser, journey_app, width, height, touch):
+    """The correction map on a desktop and on a phone: wide enough to aim, a tap (or click) sets the point and names its commune."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR", has_touch=touch, is_mobile=touch,
+                                  device_scale_factor=2 if touch else 1)
+    try:
+        page = context.new_page()
+        _login(page, journey_app + "/import")
+        page.get_by_text("Essayer avec l'annuaire d'exemple embarqué").click()
+        page.get_by_role("button", name="Géocoder").click(timeout=WAIT)
+        page.get_by_text("4. Correction manuelle").wait_for(timeout=WAIT)
+        frame = _settled_map(page)
+        iframe = page.locator(CORRECTION_IFRAME)
+        iframe.scroll_into_view_if_needed()
+        box = iframe.bounding_box()
+        assert box["width"] >= 0.85 * min(width, 700) and box["height"] >= 300  # room for a thumb, the page still scrolls below it
+        spot = {"x": box["width"] * 0.3, "y": box["height"] * 0.7}
+        target = frame.locator(".leaflet-container")
+        target.tap(position=spot) if touch else target.click(position=spot)
+        clicked = frame.evaluate("() => window.__GLOBAL_DATA__.lat_lng_clicked")
+        place = commune_of_point(load_reference(), clicked["lng"], clicked["lat"])
+        shown = page.get_by_text(f"Nouveau point (rouge) : {place['nom']} ({place['code_insee']})")
+        shown.wait_for(timeout=WAIT)
+        _idle(page)
+        page.wait_for_timeout(800)  # the red point is drawn in the map
+        iframe.scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"correction-carte-{width}x{height}.png"))
+        save = page.get_by_role("button", name="Enregistrer la correction")
+        save.scroll_into_view_if_needed()
+        size = save.bounding_box()
+        assert size["height"] >= 32 and size["x"] >= 0 and size["x"] + size["width"] <= width  # a button a thumb can press, on screen
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
+    finally:
+        context.close()
