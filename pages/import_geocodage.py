@@ -146,6 +146,10 @@ if len(review):
     st.dataframe(pd.DataFrame(review[["ligne", "nom", "commune", "code_postal", "commune_lieu", "geocodage_statut", "geocodage_motif",
                                       "alerte_departement", "alerte_code_postal"]]), hide_index=True, width="stretch")
 
+store = default_store(settings)
+with user_errors():
+    plan = plan_import(store, result)  # before the corrections: a row matched by name has another id in the directory
+
 st.subheader("4. Correction manuelle")
 labels = {row["id"]: f"{row['nom']} — {row['commune'] or row['code_postal']} ({row['geocodage_statut']})" for _, row in placed.iterrows()}
 order = list(review["id"]) + [i for i in placed["id"] if i not in set(review["id"])]
@@ -177,20 +181,20 @@ with st.form(f"correction-{actor_id}-{start}"):
             entry = corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif,
                                                 auteur=user, settings=settings)
             st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
+        # The directory's actor of a row matched by name gets it at once (even when the import has nothing else to write).
+        corrections.follow_matches({actor_id: plan.matches[actor_id]} if actor_id in plan.matches else {}, settings=settings)
         after = corrections.place_text(terr.reference, entry["longitude"], entry["latitude"], entry["code_insee"])
         forget_pick(pick_key)
         st.session_state["import_flash"] = (corrections.change_message(row["nom"], before, after, user=user)
                                             + " Elle sera réappliquée à chaque nouvel import de cet acteur.")
         st.rerun()
 if actor_id in corrections.load_corrections(settings=settings) and st.button("Supprimer la correction de cet acteur"):
-    corrections.remove_correction(actor_id, settings=settings)
+    for corrected in {actor_id, plan.matches.get(actor_id, actor_id)}:  # and its copy on the directory's actor matched by name
+        corrections.remove_correction(corrected, settings=settings)
     st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
     st.rerun()
 
 st.subheader("5. Enregistrer dans l'annuaire")
-store = default_store(settings)
-with user_errors():
-    plan = plan_import(store, result)
 st.write(f"Ce qui se passera : {plan.summary()}")
 for box, group in zip(st.columns(len(GROUPS)), GROUPS):
     box.metric(PLURALS[group].capitalize(), plan.counts[group])

@@ -684,6 +684,15 @@ def test_a_reload_keeps_the_import_in_progress_as_a_draft(staff_env):
     next(b for b in at.button if b.label == "Géocoder").click()
     at.run()
     assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]
+    # A correction (here to a commune; a tap on the map fills in the coordinates the same way), with its author.
+    corrected = next(s for s in at.selectbox if s.label == "Acteur").value
+    next(r for r in at.radio if r.label == "Corriger par").set_value("Choisir la commune")
+    at.run()
+    next(s for s in at.selectbox if s.label == "Commune").set_value("31069")
+    next(b for b in at.button if b.label == "Enregistrer la correction").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("corrigée par alice" in s.value and "→ Blagnac (31069)" in s.value for s in at.success)
     # A reload is a new session: the login is asked again, then the draft is offered.
     at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
     assert any("acteurs_exemple.csv" in i.value and "gardé pour vous" in i.value for i in at.info)
@@ -693,6 +702,9 @@ def test_a_reload_keeps_the_import_in_progress_as_a_draft(staff_env):
     assert not at.exception, at.exception
     assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]  # resumed where it stopped: geocoded
     assert next(m for m in at.metric if m.label == "Placés").value.startswith("124")
+    assert next(s for s in at.selectbox if s.label == "Acteur").value == corrected  # the correction is still there, as saved
+    assert "Position actuelle : Blagnac (31069)" in " ".join(m.value for m in at.markdown)
+    assert any(b.label == "Supprimer la correction de cet acteur" for b in at.button)
     at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
     next(b for b in at.button if b.label == "Abandonner l'import en cours").click()
     at.run()
