@@ -13,6 +13,8 @@ from cartography.escape import escape_text
 COLORS = {"current": "#1c3d5a", "new": "#c92a2a"}
 #: Zoom bounds around a lone point (degrees, about 2 km), when its commune outline is unknown.
 AROUND_POINT = 0.02
+#: Margin around the commune in view (share of its size on each side): its edge stays clear of the zoom buttons and the scale.
+MARGIN = 0.08
 #: Commune outlines drawn here are simplified to about 20 m (degrees): light enough for a phone, exact enough for a click.
 OUTLINE_TOLERANCE = 0.0002
 
@@ -25,6 +27,8 @@ def _bounds(*geoms) -> list:
     west, south, east, north = shapely.total_bounds(found)
     if east - west < AROUND_POINT and north - south < AROUND_POINT:  # a point alone: a few streets around it
         west, south, east, north = west - AROUND_POINT, south - AROUND_POINT, east + AROUND_POINT, north + AROUND_POINT
+    dx, dy = (east - west) * MARGIN, (north - south) * MARGIN
+    west, south, east, north = west - dx, south - dy, east + dx, north + dy
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
