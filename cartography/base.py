@@ -101,6 +101,7 @@ def base_map(
     prefix: str = STREAMLIT_PREFIX,
     location=CENTER,
     zoom: float | None = None,
+    bounds=None,
 ) -> folium.Map:
     """A map of Occitanie with the chosen base layer first, the others switchable, and department outlines.
 
@@ -115,15 +116,18 @@ def base_map(
     prefix : str
         URL prefix of the local Leaflet assets (``/app/static/vendor`` in Streamlit, relative for a static site).
     location, zoom :
-        Initial view; without ``zoom`` the map fits Occitanie.
+        Initial view; without ``zoom`` the map fits ``bounds``.
+    bounds : list, optional
+        ``[[south, west], [north, east]]`` to fit (default: Occitanie), again whenever the frame is resized until touched.
     """
     if base not in BASE_LAYERS:
         base = "plan_ign"
     m = folium.Map(location=location, zoom_start=zoom or 7, tiles=None, max_zoom=18, min_zoom=5, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
     use_local_assets(m, prefix)
     if zoom is None:
-        m.fit_bounds(OCCITANIE_BOUNDS)
-        _RefitUntilTouched(OCCITANIE_BOUNDS).add_to(m)
+        bounds = bounds or OCCITANIE_BOUNDS
+        m.fit_bounds(bounds)
+        _RefitUntilTouched(bounds).add_to(m)
     order = [base] + [k for k in BASE_LAYERS if k != base]
     for key in order:
         name, url, attribution = BASE_LAYERS[key]

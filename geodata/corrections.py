@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geodata import number_format
 from geodata.errors import DataFileError
 from geodata.reference import Reference, communes_at
 from geodata.settings import Settings, get_settings
@@ -41,6 +42,18 @@ def _write(data: dict, path: Path) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True)
     os.replace(tmp, path)
+
+
+def commune_of_point(reference: Reference, lon: float, lat: float) -> dict | None:
+    """The commune of the region containing the point (``code_insee``, ``nom``, its outline ``geometry``); None outside Occitanie.
+
+    The same point-in-polygon test as the placement of every actor (:func:`geodata.reference.communes_at`).
+    """
+    code = communes_at(reference.communes, [float(lon)], [float(lat)]).iloc[0]
+    if pd.isna(code):
+        return None
+    row = reference.communes.loc[reference.communes["code_insee"] == code].iloc[0]
+    return {"code_insee": str(code), "nom": str(row["nom"]), "geometry": row.geometry}
 
 
 def save_correction(
@@ -87,6 +100,44 @@ def save_correction(
     data[actor_id] = entry
     _write(data, corrections_path(settings))
     return entry
+
+
+def place_text(reference: Reference, longitude=None, latitude=None, code_insee=None) -> str:
+    """A place as staff read it: « Blagnac (31069), latitude 43,636500, longitude 1,390000 », or « non localisé »."""
+    names = dict(zip(reference.communes["code_insee"], reference.communes["nom"]))
+    code = "" if code_insee is None or pd.isna(code_insee) else str(code_insee)
+    commune = f"{names[code]} ({code})" if code in names else ""
+    try:
+        lon, lat = float(longitude), float(latitude)
+    except (TypeError, ValueError):
+        lon = lat = float("nan")
+    if np.isnan(lon) or np.isnan(lat):
+        return commune or "non localisé"
+    where = f"latitude {number_format.decimal(lat, 6)}, longitude {number_format.decimal(lon, 6)}"
+    return f"{commune}, {where}" if commune else f"hors Occitanie, {where}"
+
+
+def change_message(name: str, before: str, after: str, *, user: str) -> str:
+    """What a saved correction changed, in one French sentence (the pages' confirmation)."""
+    return f"Position de « {name} » corrigée par {user} : {before} → {after}."
+
+
+def follow_matches(matches: dict[str, str], *, settings: Settings | None = None) -> int:
+    """Let corrections follow rows an import matched to another actor: ``{import id: directory id}``.
+
+    A row matched by name and commune keeps its import id in the import page, where it was
+    corrected, while the directory knows the actor under its own id: the correction is copied to
+    that id (the import id keeps it too, for the next import of the same file). Returns how many
+    were copied.
+    """
+    if not matches:
+        return 0
+    data = load_corrections(settings=settings)
+    copied = {target: data[source] for source, target in matches.items() if source in data and source != target and data.get(target) != data[source]}
+    if copied:
+        data.update(copied)
+        _write(data, corrections_path(settings))
+    return len(copied)
 
 
 def remove_correction(actor_id: str, *, settings: Settings | None = None) -> bool:

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geodata import corrections
 from geodata.actors import FIELD_NAMES, FIELDS_BY_NAME
-from geodata.importing import ROW, ImportResult, name_commune_keys
+from geodata.importing import ROW, ImportResult, commune_keys, name_commune_keys
+from geodata.settings import Settings
 from geodata.store import ActorValidationError, Store, validate_actor
 from geodata.writers import csv_bytes
 
@@ -25,7 +27,8 @@ class ImportPlan:
     """What publishing an import would do, before it is done.
 
     ``rows`` has one row per input row (:data:`REPORT_COLUMNS`); ``added`` the records to add;
-    ``updated`` the ``(id, changes, expected_version)`` to apply; ``diffs`` one row per changed field.
+    ``updated`` the ``(id, changes, expected_version)`` to apply; ``diffs`` one row per changed field;
+    ``matches`` the rows matched by name and commune, ``{import id: directory id}``.
     """
 
     rows: pd.DataFrame
@@ -34,6 +37,7 @@ class ImportPlan:
     diffs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["id", "nom", "champ", "avant", "après"]))
     source: str = ""
     batch_id: int | None = None
+    matches: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -73,24 +77,31 @@ def plan_import(store: Store, result: ImportResult) -> ImportPlan:
     again plans nothing.
     """
     current = store.list_actors()
-    by_id = {r["id"]: r for r in current.to_dict("records")}
-    keys = name_commune_keys(current["nom"], current["commune"]) if len(current) else pd.Series(dtype=object)
-    by_key: dict[str, str] = {}
-    for k, actor_id in zip(keys, current["id"]):
-        by_key.setdefault(k, actor_id)
+    position = {actor_id: i for i, actor_id in enumerate(current["id"].tolist())}
     actors = result.actors
     fields = _imported_fields(result)
     matched: dict[int, str] = {}
     taken: set[str] = set()
     for pos, actor_id in enumerate(actors["id"]):  # ids first, so that a name match never takes an actor its id claims
-        if actor_id in by_id:
+        if actor_id in position:
             matched[pos] = actor_id
             taken.add(actor_id)
-    for pos, k in enumerate(name_commune_keys(actors["nom"], actors["commune"]) if len(actors) else []):
-        if pos not in matched and (found := by_key.get(k)) is not None and found not in taken:
-            matched[pos] = found
-            taken.add(found)
-    rows, added, updated, diffs = [], [], [], []
+    rest = [pos for pos in range(len(actors)) if pos not in matched]
+    if rest and len(current):
+        # Names are normalised only for the directory's actors in a commune of the rows left: the others cannot match.
+        wanted = set(commune_keys(actors["commune"].iloc[rest]))
+        near = current[commune_keys(current["commune"]).isin(wanted).to_numpy()]
+        by_key: dict[str, str] = {}
+        for k, actor_id in zip(name_commune_keys(near["nom"], near["commune"]).tolist(), near["id"].tolist()):
+            by_key.setdefault(k, actor_id)
+        for pos, k in zip(rest, name_commune_keys(actors["nom"].iloc[rest], actors["commune"].iloc[rest])):
+            if (found := by_key.get(k)) is not None and found not in taken:
+                matched[pos] = found
+                taken.add(found)
+    # Records only of the actors matched (a directory of 50,000 is not turned into dicts for 1,406 rows).
+    hit = sorted(position[a] for a in set(matched.values()))
+    by_id = {r["id"]: r for r in current.iloc[hit].to_dict("records")}
+    rows, added, updated, diffs, matches = [], [], [], [], {}
     for pos, rec in enumerate(actors.to_dict("records")):
         base = {ROW: int(rec[ROW]), "nom": rec["nom"], "commune": rec["commune"], "champs": "", "detail": "", "motif": ""}
         try:
@@ -107,6 +118,8 @@ def plan_import(store: Store, result: ImportResult) -> ImportPlan:
             continue
         changed = [n for n in FIELD_NAMES if proposed[n] != now[n]]
         how = "" if actor_id == rec["id"] else f"apparié par nom et commune à l'acteur {actor_id!r}"
+        if how:
+            matches[str(rec["id"])] = actor_id
         if not changed:
             rows.append({**base, "groupe": UNCHANGED, "id": actor_id, "motif": how})
             continue
@@ -116,7 +129,8 @@ def plan_import(store: Store, result: ImportResult) -> ImportPlan:
                      "detail": " ; ".join(f"{_label(n)} : « {now[n]} » → « {proposed[n]} »" for n in changed)})
     rows.extend(_set_aside(result))
     table = pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).sort_values(ROW, kind="stable").reset_index(drop=True)
-    return ImportPlan(table, added, updated, pd.DataFrame(diffs, columns=["id", "nom", "champ", "avant", "après"]), source=result.source_name)
+    return ImportPlan(table, added, updated, pd.DataFrame(diffs, columns=["id", "nom", "champ", "avant", "après"]), source=result.source_name,
+                      matches=matches)
 
 
 def _set_aside(result: ImportResult) -> list[dict]:
@@ -128,14 +142,16 @@ def _set_aside(result: ImportResult) -> list[dict]:
              "commune": cell(i, "commune"), "champs": "", "detail": "", "motif": str(rejected.at[i, "motif"] or "")} for i in rejected.index]
 
 
-def apply_plan(store: Store, plan: ImportPlan, *, user: str) -> int | None:
+def apply_plan(store: Store, plan: ImportPlan, *, user: str, settings: Settings | None = None) -> int | None:
     """Write the plan as one batch of the history (who, when, the file, the counts); None when it changes nothing.
 
-    Raises :class:`geodata.errors.ConflictError` (nothing written) when the directory changed since the plan.
+    The manual corrections of rows matched by name and commune follow them to the directory's actor
+    (:func:`geodata.corrections.follow_matches`). Raises :class:`geodata.errors.ConflictError`
+    (nothing written) when the directory changed since the plan.
     """
-    if not plan.changes_anything:
-        return None
-    plan.batch_id = store.apply_batch(plan.added, plan.updated, user=user, source=plan.source, counts=plan.counts)
+    if plan.changes_anything:
+        plan.batch_id = store.apply_batch(plan.added, plan.updated, user=user, source=plan.source, counts=plan.counts)
+    corrections.follow_matches(plan.matches, settings=settings)
     return plan.batch_id
 
 

@@ -244,3 +244,50 @@ def map_assets() -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(communes_outlines_geojson(territory().communes), encoding="utf-8")
     return f"{STREAMLIT_PREFIX}/geo/communes.geojson"
+
+
+def point_picker(key: str, *, name: str, point: tuple[float, float] | None, code_insee: str | None) -> dict | None:
+    """A small map of an actor's place (its point, its commune's outline); a click or a tap on it sets a new point.
+
+    Returns the point picked, ``{"longitude", "latitude", "code_insee", "nom"}`` with the commune
+    recomputed from the point (``code_insee`` None outside Occitanie), or None before any click.
+    The pick is kept in the session under ``key`` (one per actor) until :func:`forget_pick`.
+    """
+    from streamlit_folium import st_folium
+
+    from cartography.correction_map import correction_map, proposed_layer
+    from geodata.corrections import commune_of_point, place_text
+
+    terr = territory()
+    map_assets()  # Leaflet under static/ (no CDN)
+    current = terr.communes.loc[terr.communes["code_insee"] == (code_insee or "")]
+    outline, commune = (current.geometry.iloc[0], str(current["nom"].iloc[0])) if len(current) else (None, "")
+    map_key, pick_key = f"{key}-carte", f"{key}-point"
+    # The click of the previous run is in the component's state: read it before drawing, so the new point shows at once.
+    clicked = (st.session_state.get(map_key) or {}).get("last_clicked")
+    picked = st.session_state.get(pick_key)
+    if clicked and (picked is None or (picked["longitude"], picked["latitude"]) != (round(clicked["lng"], 6), round(clicked["lat"], 6))):
+        lon, lat = round(float(clicked["lng"]), 6), round(float(clicked["lat"]), 6)
+        place = commune_of_point(terr.reference, lon, lat)
+        picked = {"longitude": lon, "latitude": lat, "code_insee": place and place["code_insee"], "nom": place["nom"] if place else "",
+                  "geometry": place and place["geometry"]}
+        st.session_state[pick_key] = picked
+    layer = proposed_layer((picked["longitude"], picked["latitude"]), picked["geometry"], commune=picked["nom"]) if picked else None
+    st.caption("Touchez ou cliquez la carte à l'endroit exact de l'acteur : la commune est recalculée d'après le point. "
+               + ("Point bleu : position actuelle." if point is not None else "L'acteur n'est pas encore placé."))
+    with st.container(key="carte-correction"):  # one per page; browser tests find the map by it
+        st_folium(correction_map(point, outline, name=name, commune=commune), key=map_key, height=380, use_container_width=True,
+                  returned_objects=["last_clicked"], feature_group_to_add=layer)
+    if picked is None:
+        return None
+    if picked["code_insee"] is None:
+        st.warning("Le point touché est hors d'Occitanie : touchez la carte dans la région.")
+    else:
+        st.info(f"Nouveau point (rouge) : {place_text(terr.reference, picked['longitude'], picked['latitude'], picked['code_insee'])}.")
+    return {k: v for k, v in picked.items() if k != "geometry"}
+
+
+def forget_pick(key: str) -> None:
+    """Forget the point picked on the map ``key`` (after it was saved)."""
+    st.session_state.pop(f"{key}-point", None)
+    st.session_state.pop(f"{key}-carte", None)

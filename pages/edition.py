@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
+from geodata import corrections
 from geodata.actors import FIELD_NAMES, FIELDS, SURVEY_STATUSES, TYPES
 from geodata.directory import load_directory
 from geodata.errors import ConflictError
 from geodata.selection import Selection, select_actors
 from geodata.store import default_store, survey_followup
-from pages.common import require_staff, territory, user_errors
+from pages.common import directory, forget_pick, point_picker, require_staff, territory, user_errors
 
 CHOICES = {"type_structure": ("", *TYPES), "cercle": ("", "1", "2", "3"), "statut_enquete": ("", *SURVEY_STATUSES)}
 LONG = {"presentation_resume", "presentation_detail"}
@@ -84,6 +85,53 @@ def batches_section() -> None:
                 undo=lambda: store.revert_batch(int(batch), user=user), said=lambda n: f"Import n° {batch} annulé : {n} changements défaits.")
 
 
+def move(actor_id: str, record: dict, loaded: int) -> None:
+    """Move an actor from where the map shows it now: a tap on the small map, coordinates, or a commune; the confirmation says what changed."""
+    ref = territory().reference
+    shown = directory()
+    at = shown.loc[shown["id"] == actor_id]
+    geom = at.geometry.iloc[0] if len(at) else None
+    here = None if geom is None or geom.is_empty else (round(float(geom.x), 6), round(float(geom.y), 6))
+    code_here = str(at["code_insee_lieu"].iloc[0]) if len(at) else record["code_insee"]
+    before = corrections.place_text(ref, *(here or (None, None)), code_here)
+    st.write(f"Position actuelle : {before}.")
+    pick_key = f"deplacer-{actor_id}"
+    picked = point_picker(pick_key, name=record["nom"], point=here, code_insee=code_here)
+    how = st.radio("Nouvel emplacement", ["Coordonnées", "Commune"], horizontal=True, key=f"how_{actor_id}")
+    start = (picked["longitude"], picked["latitude"]) if picked else here
+    communes = ref.communes
+    with st.form(f"move_{actor_id}_{loaded}_{start}"):
+        if how == "Coordonnées":
+            lon = st.text_input("Longitude (WGS 84)", "" if start is None else repr(start[0]))
+            lat = st.text_input("Latitude (WGS 84)", "" if start is None else repr(start[1]))
+            target = {"lon": lon, "lat": lat}
+        else:
+            options = list(communes["code_insee"])
+            names = dict(zip(communes["code_insee"], communes["nom"] + " (" + communes["code_insee"] + ")"))
+            current = picked["code_insee"] if picked and picked["code_insee"] else record["code_insee"] or code_here
+            code = st.selectbox("Commune", options, format_func=names.get, index=options.index(current) if current in options else 0)
+            target = {"code_insee": code, "commune": str(communes.set_index("code_insee").at[code, "nom"])}
+        if not st.form_submit_button("Déplacer", type="primary"):
+            return
+    with user_errors():
+        try:
+            saved = store.move(actor_id, expected_version=loaded, user=user, **target)
+        except ConflictError as exc:
+            st.error(str(exc))
+            return
+        if "lon" in target:
+            place = corrections.commune_of_point(ref, float(saved["longitude"]), float(saved["latitude"]))
+            after = corrections.place_text(ref, saved["longitude"], saved["latitude"], place and place["code_insee"])
+        else:
+            after = corrections.place_text(ref, None, None, target["code_insee"])
+    # A placement correction kept from an import would still win over the new position: the move replaces it.
+    replaced = corrections.remove_correction(actor_id)
+    forget_pick(pick_key)
+    st.session_state[f"version_{actor_id}"] = saved["version"]
+    done(corrections.change_message(record["nom"], before, after, user=user) + f" Fiche en version {saved['version']}."
+         + (" La correction de géocodage gardée depuis un import est remplacée par cette position." if replaced else ""))
+
+
 if store.is_empty():
     st.info("L'annuaire modifiable est vide : la carte montre l'annuaire d'exemple (ou CSTI_ACTORS_FILE). Initialisez-le pour le modifier.")
     if st.button("Initialiser l'annuaire modifiable avec l'annuaire affiché"):
@@ -124,28 +172,7 @@ with tab_edit:
                     st.session_state[f"version_{actor_id}"] = saved["version"]
                     done(f"Fiche enregistrée (version {saved['version']}).")
         with st.expander("Déplacer"):
-            how = st.radio("Nouvel emplacement", ["Coordonnées", "Commune"], horizontal=True, key=f"how_{actor_id}")
-            communes = territory().reference.communes
-            with st.form(f"move_{actor_id}_{loaded}"):
-                if how == "Coordonnées":
-                    lon = st.text_input("Longitude (WGS 84)", record["longitude"])
-                    lat = st.text_input("Latitude (WGS 84)", record["latitude"])
-                    target = {"lon": lon, "lat": lat}
-                else:
-                    options = list(communes["code_insee"])
-                    names = dict(zip(communes["code_insee"], communes["nom"] + " (" + communes["code_insee"] + ")"))
-                    code = st.selectbox("Commune", options, format_func=names.get,
-                                        index=options.index(record["code_insee"]) if record["code_insee"] in options else 0)
-                    target = {"code_insee": code, "commune": str(communes.set_index("code_insee").at[code, "nom"])}
-                if st.form_submit_button("Déplacer"):
-                    with user_errors():
-                        try:
-                            saved = store.move(actor_id, expected_version=loaded, user=user, **target)
-                        except ConflictError as exc:
-                            st.error(str(exc))
-                        else:
-                            st.session_state[f"version_{actor_id}"] = saved["version"]
-                            done(f"Fiche déplacée (version {saved['version']}).")
+            move(actor_id, record, loaded)
         with st.expander("Supprimer"):
             sure = st.checkbox(f"Je confirme la suppression de « {record['nom']} » (restaurable depuis l'historique)", key=f"sure_{actor_id}")
             if st.button("Supprimer la fiche", disabled=not sure, key=f"delete_{actor_id}"):

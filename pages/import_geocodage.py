@@ -12,7 +12,7 @@ from geodata.importing import ROW, TARGETS, import_table, read_table, rejected_c
 from geodata.publishing import GROUPS, PLURALS, apply_plan, batch_report, plan_import
 from geodata.settings import get_settings
 from geodata.store import default_store
-from pages.common import download_on_click, require_staff, territory, user_errors
+from pages.common import download_on_click, forget_pick, point_picker, require_staff, territory, user_errors
 
 
 @st.cache_data(max_entries=4, show_spinner="Lecture du fichier…")
@@ -146,48 +146,55 @@ if len(review):
     st.dataframe(pd.DataFrame(review[["ligne", "nom", "commune", "code_postal", "commune_lieu", "geocodage_statut", "geocodage_motif",
                                       "alerte_departement", "alerte_code_postal"]]), hide_index=True, width="stretch")
 
+store = default_store(settings)
+with user_errors():
+    plan = plan_import(store, result)  # before the corrections: a row matched by name has another id in the directory
+
 st.subheader("4. Correction manuelle")
 labels = {row["id"]: f"{row['nom']} — {row['commune'] or row['code_postal']} ({row['geocodage_statut']})" for _, row in placed.iterrows()}
 order = list(review["id"]) + [i for i in placed["id"] if i not in set(review["id"])]
 actor_id = st.selectbox("Acteur", order, format_func=lambda i: labels[i])
-how = st.radio("Corriger par", ["Choisir la commune", "Saisir les coordonnées"], horizontal=True)
-communes = terr.communes.sort_values("nom")
 row = placed.loc[placed["id"] == actor_id].iloc[0]
 here = row.geometry if row.geometry is not None and not row.geometry.is_empty else None
-commune_names = dict(zip(terr.communes["code_insee"], terr.communes["nom"]))
-with st.form(f"correction-{actor_id}"):
-    # The form starts from where the actor is placed now, never from an unrelated commune or fixed coordinates.
+# The form starts from where the actor is placed now, never from an unrelated commune or fixed coordinates.
+before = corrections.place_text(terr.reference, *((here.x, here.y) if here is not None else (None, None)), row["code_insee_lieu"])
+st.write(f"Position actuelle : {before}.")
+pick_key = f"correction-{digest}-{actor_id}"
+picked = point_picker(pick_key, name=row["nom"], point=None if here is None else (here.x, here.y), code_insee=row["code_insee_lieu"])
+how = st.radio("Corriger par", ["Le point de la carte (ou ses coordonnées)", "Choisir la commune"], horizontal=True)
+communes = terr.communes.sort_values("nom")
+start = (picked["longitude"], picked["latitude"]) if picked else (None if here is None else (round(float(here.x), 6), round(float(here.y), 6)))
+with st.form(f"correction-{actor_id}-{start}"):
     if how == "Choisir la commune":
         codes = list(communes["code_insee"])
-        current = row["code_insee_lieu"]
+        current = picked["code_insee"] if picked and picked["code_insee"] else row["code_insee_lieu"]
         code = st.selectbox("Commune", codes, index=codes.index(current) if current in codes else None, placeholder="Choisir une commune",
                             format_func=dict(zip(codes, communes["nom"] + " (" + communes["code_insee"] + ")")).get)
         lat = lon = None
     else:
         code = None
-        lat = st.number_input("Latitude (WGS 84)", value=None if here is None else round(float(here.y), 6), format="%.6f")
-        lon = st.number_input("Longitude (WGS 84)", value=None if here is None else round(float(here.x), 6), format="%.6f")
+        lat = st.number_input("Latitude (WGS 84)", value=None if start is None else start[1], format="%.6f")
+        lon = st.number_input("Longitude (WGS 84)", value=None if start is None else start[0], format="%.6f")
     motif = st.text_input("Motif (facultatif)")
-    if st.form_submit_button("Enregistrer la correction"):
+    if st.form_submit_button("Enregistrer la correction", type="primary"):
         with user_errors():
             entry = corrections.save_correction(actor_id, reference=terr.reference, longitude=lon, latitude=lat, code_insee=code, motif=motif,
                                                 auteur=user, settings=settings)
             st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
-        before = commune_names.get(row["code_insee_lieu"], "non localisé")
-        st.session_state["import_flash"] = (
-            f"Correction enregistrée pour « {row['nom']} » par {user} : {before} → {commune_names.get(entry['code_insee'], entry['code_insee'])} "
-            f"({entry['latitude']:.6f}, {entry['longitude']:.6f}). Elle sera réappliquée à chaque nouvel import de cet acteur."
-        )
+        # The directory's actor of a row matched by name gets it at once (even when the import has nothing else to write).
+        corrections.follow_matches({actor_id: plan.matches[actor_id]} if actor_id in plan.matches else {}, settings=settings)
+        after = corrections.place_text(terr.reference, entry["longitude"], entry["latitude"], entry["code_insee"])
+        forget_pick(pick_key)
+        st.session_state["import_flash"] = (corrections.change_message(row["nom"], before, after, user=user)
+                                            + " Elle sera réappliquée à chaque nouvel import de cet acteur.")
         st.rerun()
 if actor_id in corrections.load_corrections(settings=settings) and st.button("Supprimer la correction de cet acteur"):
-    corrections.remove_correction(actor_id, settings=settings)
+    for corrected in {actor_id, plan.matches.get(actor_id, actor_id)}:  # and its copy on the directory's actor matched by name
+        corrections.remove_correction(corrected, settings=settings)
     st.session_state["geocodage"] = (key, place_and_enrich(result.actors, terr, settings=settings, offline=True))
     st.rerun()
 
 st.subheader("5. Enregistrer dans l'annuaire")
-store = default_store(settings)
-with user_errors():
-    plan = plan_import(store, result)
 st.write(f"Ce qui se passera : {plan.summary()}")
 for box, group in zip(st.columns(len(GROUPS)), GROUPS):
     box.metric(PLURALS[group].capitalize(), plan.counts[group])
@@ -201,7 +208,7 @@ if not plan.changes_anything:
     st.info("Rien à enregistrer : l'annuaire contient déjà ces acteurs tels quels.")
 elif st.button("Enregistrer dans l'annuaire", type="primary", help="Un seul lot de l'historique, annulable depuis la page Édition."):
     with user_errors():
-        batch = apply_plan(store, plan, user=user)
+        batch = apply_plan(store, plan, user=user, settings=settings)
     drafts.discard_draft(user, settings=settings)
     st.session_state["import_flash"] = (f"Import enregistré dans l'annuaire : lot n° {batch} ({plan.summary()}) "
                                         "Il s'annule d'un coup depuis la page « Édition », onglet « Historique ».")

@@ -6,6 +6,7 @@ import dataclasses
 
 import pandas as pd
 import pytest
+import shapely
 
 from geodata import corrections
 from geodata.actors import FIELD_NAMES
@@ -237,3 +238,32 @@ def test_store_becomes_the_directory_once_seeded(tmp_path, reference):
     assert directory_source(settings)[1] != token2
     again = load_directory(settings=settings, reference=reference)
     assert "Nom modifié" in set(again["nom"])
+
+
+def test_commune_of_a_point_and_the_place_as_staff_read_it(reference):
+    blagnac = corrections.commune_of_point(reference, 1.3900, 43.6360)
+    assert (blagnac["code_insee"], blagnac["nom"]) == ("31069", "Blagnac") and blagnac["geometry"].contains(shapely.Point(1.39, 43.636))
+    assert corrections.commune_of_point(reference, 2.35, 48.85) is None  # Paris
+    assert corrections.place_text(reference, 1.39, 43.636, "31069") == "Blagnac (31069), latitude 43,636000, longitude 1,390000"
+    assert corrections.place_text(reference, None, None, "31069") == "Blagnac (31069)"
+    assert corrections.place_text(reference, float("nan"), None, "<NA>") == "non localisé"
+    assert corrections.change_message("Muséum", "A", "B", user="alice") == "Position de « Muséum » corrigée par alice : A → B."
+
+
+def test_a_correction_follows_a_row_matched_by_name_and_commune(reference, own_settings, tmp_path):
+    from geodata.publishing import apply_plan, plan_import
+    from geodata.store import Store
+
+    store = Store(tmp_path / "annuaire.sqlite")
+    first = import_actors(b"identifiant;Nom;Ville;Code postal\nm-1;Quai des Savoirs;Toulouse;31000\n", filename="a.csv").actors
+    apply_plan(store, plan_import(store, import_actors(b"identifiant;Nom;Ville;Code postal\nm-1;Quai des Savoirs;Toulouse;31000\n",
+                                                       filename="a.csv")), user="alice", settings=own_settings)
+    again = import_actors(b"Nom;Ville;Code postal\nQuai des Savoirs;Toulouse;31000\n", filename="b.csv")  # no id: matched by name
+    import_id = again.actors.at[0, "id"]
+    assert import_id != first.at[0, "id"]
+    corrections.save_correction(import_id, reference=reference, longitude=1.4526, latitude=43.5995, auteur="alice", settings=own_settings)
+    plan = plan_import(store, again)
+    assert plan.matches == {import_id: "m-1"} and not plan.changes_anything
+    apply_plan(store, plan, user="alice", settings=own_settings)
+    kept = corrections.load_corrections(settings=own_settings)
+    assert kept["m-1"]["longitude"] == 1.4526 and kept["m-1"]["auteur"] == "alice" and import_id in kept  # the import id keeps it too

@@ -466,6 +466,20 @@ def test_add_with_validation_and_move_to_a_commune(staff_env):
     assert not at.exception, at.exception
     moved = staff_env.get(first["id"])
     assert (moved["code_insee"], moved["commune"], moved["latitude"], moved["version"]) == ("31069", "Blagnac", "", 2)
+    said = " ".join(s.value for s in at.success)
+    assert f"Position de « {first['nom']} » corrigée par alice : " in said and "→ Blagnac (31069)." in said
+
+    # By coordinates (a tap on the small map fills them in): the commune is recomputed from the point and said.
+    next(r for r in at.radio if r.label == "Nouvel emplacement").set_value("Coordonnées")
+    at.run()
+    next(t for t in at.text_input if t.label == "Longitude (WGS 84)").input("1.4526")
+    next(t for t in at.text_input if t.label == "Latitude (WGS 84)").input("43.5995")
+    next(b for b in at.button if b.label == "Déplacer").click()
+    at.run()
+    assert not at.exception, at.exception
+    said = " ".join(s.value for s in at.success)
+    assert ": Blagnac (31069), latitude " in said and " → Toulouse (31555), latitude 43,599500, longitude 1,452600." in said  # old → new
+    assert staff_env.history(first["id"]).iloc[0]["user"] == "alice" and staff_env.get(first["id"])["longitude"] == "1.4526"
 
 
 def test_empty_store_is_seeded_from_the_shown_directory(tmp_path, monkeypatch, accounts):
@@ -670,6 +684,15 @@ def test_a_reload_keeps_the_import_in_progress_as_a_draft(staff_env):
     next(b for b in at.button if b.label == "Géocoder").click()
     at.run()
     assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]
+    # A correction (here to a commune; a tap on the map fills in the coordinates the same way), with its author.
+    corrected = next(s for s in at.selectbox if s.label == "Acteur").value
+    next(r for r in at.radio if r.label == "Corriger par").set_value("Choisir la commune")
+    at.run()
+    next(s for s in at.selectbox if s.label == "Commune").set_value("31069")
+    next(b for b in at.button if b.label == "Enregistrer la correction").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("corrigée par alice" in s.value and "→ Blagnac (31069)" in s.value for s in at.success)
     # A reload is a new session: the login is asked again, then the draft is offered.
     at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
     assert any("acteurs_exemple.csv" in i.value and "gardé pour vous" in i.value for i in at.info)
@@ -679,6 +702,9 @@ def test_a_reload_keeps_the_import_in_progress_as_a_draft(staff_env):
     assert not at.exception, at.exception
     assert "5. Enregistrer dans l'annuaire" in [s.value for s in at.subheader]  # resumed where it stopped: geocoded
     assert next(m for m in at.metric if m.label == "Placés").value.startswith("124")
+    assert next(s for s in at.selectbox if s.label == "Acteur").value == corrected  # the correction is still there, as saved
+    assert "Position actuelle : Blagnac (31069)" in " ".join(m.value for m in at.markdown)
+    assert any(b.label == "Supprimer la correction de cet acteur" for b in at.button)
     at = login(open_page("pages/import_geocodage.py"), "alice", PASSWORD)
     next(b for b in at.button if b.label == "Abandonner l'import en cours").click()
     at.run()
