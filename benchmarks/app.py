@@ -119,6 +119,16 @@ def tree_memory(pid: int, key: str = "VmHWM") -> int:
     return 1024 * sum(_status_kib(p, key) for p in _tree(pid))
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used so far by ``pid`` and its descendants."""
+    ticks = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler:
     """The largest ``VmRSS`` of a process tree, sampled every 100 ms while active."""
 
@@ -186,6 +196,9 @@ async def _visit(browser, url: str, *, timeout_s: float, filter_change: bool = F
         await frame.wait_for_function("() => window.__bench && window.__bench.first !== undefined", timeout=timeout_s * 1000, polling=50)
         start = await page.evaluate("() => performance.timeOrigin")
         got["first"] = (await frame.evaluate("() => window.__bench.first") - start) / 1000
+        # Where the time went: Streamlit's page up to the frame (page, websocket, script run), the map's page downloaded, the client.
+        origin, loaded = await frame.evaluate("() => [performance.timeOrigin, performance.getEntriesByType('navigation')[0].responseEnd]")
+        got["frame"], got["loaded"] = (origin - start) / 1000, (origin + loaded - start) / 1000
         await frame.wait_for_selector("html[data-csti-ready]", state="attached", timeout=timeout_s * 1000)
         await page.wait_for_timeout(1500)  # whatever the page still exchanges with the server after the map is up
         if filter_change:
@@ -200,18 +213,31 @@ async def _visit(browser, url: str, *, timeout_s: float, filter_change: bool = F
     return got
 
 
-async def _visits(url: str, *, timeout_s: float) -> dict:
+async def _visits(url: str, *, timeout_s: float, server_cpu) -> dict:
+    """A first visit, three more one after the other (the last changes a filter), then :data:`VISITORS` at once; server CPU of each phase."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
+            cpu = [server_cpu()]
             cold = await _visit(browser, url, timeout_s=timeout_s * 4)
+            cpu.append(server_cpu())
             warm = [await _visit(browser, url, timeout_s=timeout_s, filter_change=(k == 2)) for k in range(3)]
+            cpu.append(server_cpu())
             crowd = await asyncio.gather(*(_visit(browser, url, timeout_s=timeout_s * 2) for _ in range(VISITORS)))
+            cpu.append(server_cpu())
         finally:
             await browser.close()
-    return {"cold": cold, "warm": warm, "crowd": list(crowd)}
+    return {"cold": cold, "warm": warm, "crowd": list(crowd), "cpu": [b - a for a, b in zip(cpu, cpu[1:])]}
+
+
+def _split(v: dict) -> str:
+    """Where a visit's time to first markers went (see :func:`_visit`)."""
+    if "first" not in v:
+        return "—"
+    return (f"Streamlit jusqu'au cadre {fmt_s(v['frame'])}, page de la carte téléchargée {fmt_s(v['loaded'] - v['frame'])}, "
+            f"client (carte.js) {fmt_s(v['first'] - v['loaded'])}")
 
 
 def _first(v: dict) -> str:
@@ -228,7 +254,7 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
     with running_app(root, env) as (proc, url):
         idle = tree_memory(proc.pid, "VmRSS")
         with RssSampler(proc.pid) as sampler:
-            got = asyncio.run(_visits(f"{url}/", timeout_s=timeout_s))
+            got = asyncio.run(_visits(f"{url}/", timeout_s=timeout_s, server_cpu=lambda: tree_cpu(proc.pid)))
         hwm = tree_memory(proc.pid, "VmHWM")
         rss_end = tree_memory(proc.pid, "VmRSS")
     cold, warm, crowd = got["cold"], got["warm"], got["crowd"]
@@ -237,7 +263,8 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
     out.append(Row("app", f"Carte : premiers marqueurs, 1re visite (annuaire placé et page écrite), {n} acteurs", _first(cold), "",
                    "serveur à froid : lecture, géocodage hors ligne et enrichissement du fichier compris"))
     out.append(Row("app", f"Carte : premiers marqueurs, visite suivante, {n} acteurs", _first(best), "≤ 2 s",
-                   f"meilleure de {len(warm)} ; toutes : {', '.join(_first(v) for v in warm)} ; dont le client (carte.js) après le chargement du cadre"))
+                   f"meilleure de {len(warm)} ; toutes : {', '.join(_first(v) for v in warm)} ; {_split(best)} ; "
+                   f"CPU du serveur {got['cpu'][1] / len(warm):.2f} s par visite"))
     out.append(Row("app", f"Carte : octets du websocket par visite, {n} acteurs", fmt_bytes(best["ws_in"] + best["ws_out"]), "≤ 2,5 Mo",
                    f"reçus {fmt_bytes(best['ws_in'])}, envoyés {fmt_bytes(best['ws_out'])} ; la page de la carte passe par HTTP (fichier statique)"))
     flt = warm[-1].get("filter")
@@ -251,7 +278,9 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
     failed = len(crowd) - len(firsts)
     value = fmt_s(max(firsts)) if firsts and not failed else f"{failed} échec(s)"
     out.append(Row("app", f"Carte : {VISITORS} visiteurs simultanés, premiers marqueurs (le plus lent)", value, "≤ 5 s",
-                   f"le plus rapide {fmt_s(min(firsts)) if firsts else '—'} ; médiane {fmt_s(sorted(firsts)[len(firsts) // 2]) if firsts else '—'}"
+                   f"le plus rapide {fmt_s(min(firsts)) if firsts else '—'} ; médiane {fmt_s(sorted(firsts)[len(firsts) // 2]) if firsts else '—'} ; "
+                   f"le plus lent : {_split(max((v for v in crowd if 'first' in v), key=lambda v: v['first'], default={}))} ; "
+                   f"CPU du serveur {got['cpu'][2]:.1f} s pour les {VISITORS} (navigateurs et serveur sur la même machine)"
                    + (f" ; {next(v['error'] for v in crowd if 'error' in v)}" if failed else "")))
     out.append(Row("app", "serveur : mémoire résidente maximale (VmHWM, processus et enfants)", fmt_bytes(hwm), "≤ 600 Mo",
                    f"au repos avant la 1re visite {fmt_bytes(idle)} ; VmRSS échantillonné max {fmt_bytes(sampler.peak)}, à la fin {fmt_bytes(rss_end)}"))
