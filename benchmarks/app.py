@@ -172,7 +172,8 @@ async def _visit(browser, url: str, *, timeout_s: float, filter_change: bool = F
                         else route.abort())
     await context.add_init_script(_PROBE)
     page = await context.new_page()
-    got = {"ws_in": 0, "ws_out": 0, "frames_out": 0}
+    got = {"ws_in": 0, "ws_out": 0, "frames_out": 0, "urls": []}
+    page.on("request", lambda r: got["urls"].append(r.url) if r.method == "GET" and r.url.startswith("http://127.0.0.1") else None)
 
     def on_ws(ws):
         def received(payload):
@@ -232,6 +233,30 @@ async def _visits(url: str, *, timeout_s: float, server_cpu) -> dict:
     return {"cold": cold, "warm": warm, "crowd": list(crowd), "cpu": [b - a for a, b in zip(cpu, cpu[1:])]}
 
 
+def replay(urls: list[str], visitors: int, *, connections: int = 6) -> tuple[list[float], int]:
+    """The HTTP requests of one browser visit, replayed by ``visitors`` clients at once (``connections`` each, gzip accepted).
+
+    Only the server works here (no page is rendered): seconds until each client has every response, and the bytes received.
+    """
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(url: str) -> int:
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})  # noqa: S310 - loopback URLs recorded from the visit
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            return len(response.read())
+
+    def visitor(_) -> tuple[float, int]:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(connections) as pool:
+            size = sum(pool.map(fetch, urls))
+        return time.perf_counter() - t0, size
+
+    with ThreadPoolExecutor(visitors) as pool:
+        done = list(pool.map(visitor, range(visitors)))
+    return [t for t, _ in done], sum(b for _, b in done)
+
+
 def _split(v: dict) -> str:
     """Where a visit's time to first markers went (see :func:`_visit`)."""
     if "first" not in v:
@@ -255,6 +280,10 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
         idle = tree_memory(proc.pid, "VmRSS")
         with RssSampler(proc.pid) as sampler:
             got = asyncio.run(_visits(f"{url}/", timeout_s=timeout_s, server_cpu=lambda: tree_cpu(proc.pid)))
+            urls = [u for u in got["warm"][0]["urls"] if "/_stcore/" not in u]
+            cpu0 = tree_cpu(proc.pid)
+            served, served_bytes = replay(urls, VISITORS)
+            served_cpu = tree_cpu(proc.pid) - cpu0
         hwm = tree_memory(proc.pid, "VmHWM")
         rss_end = tree_memory(proc.pid, "VmRSS")
     cold, warm, crowd = got["cold"], got["warm"], got["crowd"]
@@ -282,6 +311,9 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
                    f"le plus lent : {_split(max((v for v in crowd if 'first' in v), key=lambda v: v['first'], default={}))} ; "
                    f"CPU du serveur {got['cpu'][2]:.1f} s pour les {VISITORS} (navigateurs et serveur sur la même machine)"
                    + (f" ; {next(v['error'] for v in crowd if 'error' in v)}" if failed else "")))
+    out.append(Row("app", f"serveur seul : {VISITORS} visites simultanées rejouées en HTTP, la plus lente", fmt_s(max(served)), "",
+                   f"{len(urls)} requêtes par visite (celles du navigateur, websocket exclu), {fmt_bytes(served_bytes / VISITORS)} par visite ; "
+                   f"CPU du serveur {served_cpu:.1f} s ; ce que les navigateurs ajoutent au temps des visiteurs simultanés est de leur côté"))
     out.append(Row("app", "serveur : mémoire résidente maximale (VmHWM, processus et enfants)", fmt_bytes(hwm), "≤ 600 Mo",
                    f"au repos avant la 1re visite {fmt_bytes(idle)} ; VmRSS échantillonné max {fmt_bytes(sampler.peak)}, à la fin {fmt_bytes(rss_end)}"))
     return out
