@@ -17,7 +17,7 @@ from cartography.base import BASE_LAYERS, communes_outlines_geojson
 from geodata.actors import placed_mask, public_columns
 from geodata.errors import GeodataError
 from geodata.settings import Settings, get_settings
-from geodata.writers import csv_bytes, to_geojson, write_bytes
+from geodata.writers import write_csv, write_geojson
 
 TITLE = "Carte de la culture scientifique en Occitanie"
 #: The map client's files, copied beside the page (the page runs no inline script: its data block is JSON, never executed).
@@ -150,8 +150,9 @@ def publish_site(
     files[0].write_text(page, encoding="utf-8")
     for f in (SCRIPT_FILE, STYLE_FILE):
         shutil.copyfile(CLIENT_DIR / f, out / f)
-    write_bytes(files[1], to_geojson(public))
-    write_bytes(files[2], csv_bytes(public_table(public)))
+    # Written piece by piece: at 200,000 actors the whole collection as Python objects held more than the rest of the publication.
+    write_geojson(files[1], public)
+    write_csv(files[2], public_table(public))
     files[3].write_text(communes_outlines_geojson(communes), encoding="utf-8")
     placed = int(placed_mask(public).sum())
     return Publication(out, files, len(public), placed)

@@ -333,8 +333,10 @@ class Gazetteer:
             return pd.Series(values).reset_index(drop=True).astype(object).where(lambda s: s.notna(), "").astype(str)
 
         keys = pd.DataFrame({"c": col(commune), "p": col(code_postal), "i": col(code_insee), "d": col(departement)})
-        codes, inverse = np.unique(keys.to_numpy(dtype=str), axis=0, return_inverse=True) if n else (np.empty((0, 4)), np.array([], dtype=int))
-        matches = [self.resolve_one(*(str(v) for v in row)) for row in codes]
+        # Each distinct (commune, postcode, code, department) is resolved once; factorised column by column
+        # (a fixed-width text array of every row, as np.unique needs, took hundreds of MB at 200,000 rows).
+        inverse, distinct = pd.MultiIndex.from_frame(keys).factorize()
+        matches = [self.resolve_one(*(str(v) for v in row)) for row in distinct]
         inverse = np.asarray(inverse).ravel()
         out = pd.DataFrame(
             {

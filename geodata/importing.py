@@ -244,8 +244,11 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     else:
         sep = _sniff_sep(text)
     width = max((len(r) for r in _head(text, sep)), default=0) or None
+    # The parser reads UTF-8 bytes: a StringIO of the text would hold it again at four bytes per character.
+    buffer = io.BytesIO(text.encode("utf-8"))
+    del text
     try:
-        grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width) if width else None, dtype=str,
+        grid = pd.read_csv(buffer, sep=sep, header=None, names=range(width) if width else None, dtype=str, encoding="utf-8",
                            keep_default_na=False, skip_blank_lines=False, skipinitialspace=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         where = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
@@ -277,7 +280,8 @@ def _table_from_grid(grid: pd.DataFrame, *, first_row: int) -> tuple[pd.DataFram
         table = pd.DataFrame({"__ligne": pd.Series(dtype="int64")})
         table.attrs.update(first_row=first_row + 1, remarques=[])
         return table, []
-    pos = _header_position(raw.where(raw.apply(lambda c: c.str.strip() != ""))) or 0
+    head = raw.iloc[:_HEADER_SEARCH]  # the header is looked for in the first rows only
+    pos = _header_position(head.where(head.apply(lambda c: c.str.strip() != ""))) or 0
     header_row = int(raw.index[pos]) + first_row
     names = [strip_controls(v).strip() or f"colonne_{c + 1}" for c, v in zip(raw.columns, raw.iloc[pos])]
     positions = [int(c) + 1 for c in raw.columns]
@@ -290,7 +294,8 @@ def _table_from_grid(grid: pd.DataFrame, *, first_row: int) -> tuple[pd.DataFram
             remarks.append(_remark(header_row, f"colonne_{c + 1}", f"lignes {where}",
                                    f"colonne {c + 1} sans en-tête mais remplie (lignes {where}) : nommée « colonne_{c + 1} », non importée",
                                    "donnez-lui un en-tête, ou vérifiez le séparateur et les guillemets des lignes citées"))
-    table = pd.DataFrame(body.to_numpy(), columns=header) if len(body) else pd.DataFrame(columns=header, dtype=str)
+    # The columns as they are (no object array of every cell: at 200,000 rows that copy was most of the import's memory).
+    table = body.set_axis(header, axis=1).reset_index(drop=True) if len(body) else pd.DataFrame(columns=header, dtype=str)
     table["__ligne"] = (body.index.to_numpy(dtype="int64") + first_row) if len(body) else pd.Series(dtype="int64")
     table.attrs.update(first_row=header_row + 1, remarques=remarks)
     return table, positions

@@ -16,7 +16,7 @@ import io
 import json
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,6 +36,8 @@ SEPARATORS = (";", ",")
 PRECISION = 6
 #: Formats of :func:`layer_bytes` and :func:`write_layer`, by file extension.
 EXTENSIONS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
+#: Rows per piece of the CSV and GeoJSON writers: one piece's Python objects at a time, whatever the number of rows.
+CHUNK_ROWS = 20_000
 
 
 # -- CSV -------------------------------------------------------------------------------------------------------------
@@ -46,23 +48,37 @@ def csv_bytes(table: pd.DataFrame, *, sep: str = ";") -> bytes:
 
     A GeoDataFrame loses its geometry column (callers add ``longitude``/``latitude`` first when they want them).
     """
+    return b"".join(csv_parts(table, sep=sep))
+
+
+def write_csv(path: Path | str, table: pd.DataFrame, *, sep: str = ";") -> Path:
+    """The file of :func:`csv_bytes`, written piece by piece (:data:`CHUNK_ROWS` rows at a time): memory stays bounded at any size."""
+    return write_parts(path, csv_parts(table, sep=sep))
+
+
+def csv_parts(table: pd.DataFrame, *, sep: str = ";", rows: int | None = None):
+    """The bytes of :func:`csv_bytes`, in pieces of ``rows`` rows (default :data:`CHUNK_ROWS`); the first piece holds the BOM and the header."""
     if sep not in SEPARATORS:
         raise GeodataError(f"Séparateur {sep!r} non proposé : choisissez ';' (tableurs français) ou ','.")
     if isinstance(table, gpd.GeoDataFrame):
-        table = table.drop(columns=table.geometry.name)
-    table = neutralise_frame(table)
+        table = pd.DataFrame(table.drop(columns=table.geometry.name))
     decimal = "," if sep == ";" else "."
-    for i, dtype in enumerate(table.dtypes):
-        if pd.api.types.is_bool_dtype(dtype):  # bool and nullable boolean: oui/non, unknown empty
-            table.isetitem(i, table.iloc[:, i].map({True: "oui", False: "non"}).astype(object).where(table.iloc[:, i].notna(), ""))
-        elif _is_boolean_objects(table.iloc[:, i]):
-            table.isetitem(i, table.iloc[:, i].map(lambda v: "" if v is None or v is pd.NA else ("oui" if v else "non")))
-        elif pd.api.types.is_float_dtype(dtype):  # formatted in one vectorised pass: pandas' per-value decimal formatter is 3× slower
-            values = table.iloc[:, i]
-            formatted = values.astype(str).str.replace(".", decimal, regex=False)
-            table.isetitem(i, formatted.where(values.notna(), ""))
-    text = table.to_csv(sep=sep, index=False, decimal=decimal, lineterminator="\r\n")
-    return "\ufeff".encode() + text.encode("utf-8")
+    # How each column is written is decided once, on the whole column, so every piece writes it the same way.
+    kinds = ["bool" if pd.api.types.is_bool_dtype(dtype) else "objects" if _is_boolean_objects(table.iloc[:, i])
+             else "float" if pd.api.types.is_float_dtype(dtype) else "" for i, dtype in enumerate(table.dtypes)]
+    rows = rows or CHUNK_ROWS
+    for start in range(0, max(len(table), 1), rows):
+        part = neutralise_frame(table.iloc[start:start + rows])
+        for i, kind in enumerate(kinds):
+            values = part.iloc[:, i]
+            if kind == "bool":  # bool and nullable boolean: oui/non, unknown empty
+                part.isetitem(i, values.map({True: "oui", False: "non"}).astype(object).where(values.notna(), ""))
+            elif kind == "objects":
+                part.isetitem(i, values.map(lambda v: "" if v is None or v is pd.NA else ("oui" if v else "non")))
+            elif kind == "float":  # formatted in one vectorised pass: pandas' per-value decimal formatter is 3× slower
+                part.isetitem(i, values.astype(str).str.replace(".", decimal, regex=False).where(values.notna(), ""))
+        text = part.to_csv(sep=sep, index=False, header=start == 0, decimal=decimal, lineterminator="\r\n")
+        yield ("\ufeff" + text if start == 0 else text).encode("utf-8")
 
 
 def _is_boolean_objects(values: pd.Series) -> bool:
@@ -113,17 +129,36 @@ def _json_records(props: pd.DataFrame) -> list[dict]:
 
 def to_geojson(layer: gpd.GeoDataFrame, *, metadata: Mapping | None = None) -> bytes:
     """One layer as an RFC 7946 FeatureCollection in UTF-8 (never a ``crs`` member), metadata in the foreign member ``"metadata"``."""
+    return b"".join(geojson_parts(layer, metadata=metadata))
+
+
+def write_geojson(path: Path | str, layer: gpd.GeoDataFrame, *, metadata: Mapping | None = None) -> Path:
+    """The file of :func:`to_geojson`, written piece by piece (:data:`CHUNK_ROWS` features at a time): memory stays bounded at any size."""
+    return write_parts(path, geojson_parts(layer, metadata=metadata))
+
+
+def geojson_parts(layer: gpd.GeoDataFrame, *, metadata: Mapping | None = None, rows: int | None = None):
+    """The bytes of :func:`to_geojson`, in pieces of ``rows`` features (default :data:`CHUNK_ROWS`).
+
+    Only one piece's Python objects exist at a time (at 200,000 actors, the whole collection as dicts
+    held several times the size of the file).
+    """
     if layer.crs is None:
         raise GeodataError("Couche sans système de coordonnées : attribuez-lui son CRS avant de l'écrire en GeoJSON.")
-    props = pd.DataFrame(layer.drop(columns=layer.geometry.name)).reset_index(drop=True)
-    records = _json_records(props) if len(props.columns) else [{}] * len(props)
-    features = [{"type": "Feature", "geometry": g, "properties": p} for g, p in zip(_geometries_geojson(layer.geometry), records)]
-    collection = {"type": "FeatureCollection"}
+    head = {"type": "FeatureCollection"}
     if metadata is not None:
-        collection["metadata"] = dict(metadata)
-    collection["features"] = features
+        head["metadata"] = dict(metadata)
     # orjson writes compact UTF-8 about five times faster than json (non-finite floats become null).
-    return orjson.dumps(collection, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    yield orjson.dumps(head, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)[:-1] + b',"features":['
+    rows = rows or CHUNK_ROWS
+    for start in range(0, len(layer), rows):
+        part = layer.iloc[start:start + rows]
+        props = pd.DataFrame(part.drop(columns=part.geometry.name)).reset_index(drop=True)
+        records = _json_records(props) if len(props.columns) else [{}] * len(props)
+        features = [{"type": "Feature", "geometry": g, "properties": p} for g, p in zip(_geometries_geojson(part.geometry), records)]
+        text = orjson.dumps(features, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]
+        yield b"," + text if start else text
+    yield b"]}"
 
 
 def _json_default(value):
@@ -189,10 +224,17 @@ def layer_bytes(layer: gpd.GeoDataFrame, fmt: str, *, sep: str = ";", name: str 
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
     """Write ``data`` to ``path``, creating its folder; a French message when the place is not writable."""
+    return write_parts(path, (data,))
+
+
+def write_parts(path: Path | str, parts: Iterable[bytes]) -> Path:
+    """Write the pieces ``parts`` one after the other to ``path``, creating its folder; a French message when the place is not writable."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        with path.open("wb") as out:
+            for part in parts:
+                out.write(part)
     except OSError as exc:
         raise GeodataError(f"Impossible d'écrire {str(path)!r} : {exc.strerror or exc}. Choisissez un dossier accessible en écriture.") from exc
     return path
@@ -207,4 +249,4 @@ def write_layer(layer: gpd.GeoDataFrame, path: Path | str, *, sep: str = ";") ->
     if fmt == "gpkg":
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_geopackage({path.stem: layer}, path)
-    return write_bytes(path, layer_bytes(layer, fmt, sep=sep))
+    return write_geojson(path, layer) if fmt == "geojson" else write_csv(path, layer, sep=sep)

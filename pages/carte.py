@@ -43,10 +43,12 @@ with st.sidebar.expander("Intégrer la carte à un site"):
         "La carte publiée en site statique (`python -m geodata publish -o DOSSIER`, à déposer sur n'importe quel serveur web) "
         "s'intègre dans une page du site du réseau avec ce code :"
     )
-    st.code(
-        f'<iframe src="{escape_text(site)}" title="Carte de la culture scientifique en Occitanie" '
-        'width="100%" height="600" style="border:0" loading="lazy"></iframe>',
-        language="html",
-    )
+    # On request only: st.code brings a 1.5 MB syntax highlighter that every visitor would download and parse before the map.
+    if st.toggle("Afficher le code d'intégration", key="carte_integration"):
+        st.code(
+            f'<iframe src="{escape_text(site)}" title="Carte de la culture scientifique en Occitanie" '
+            'width="100%" height="600" style="border:0" loading="lazy"></iframe>',
+            language="html",
+        )
     if not get_settings().public_url:
         st.caption("Remplacez l'adresse d'exemple par celle du site publié (réglage CSTI_PUBLIC_URL).")

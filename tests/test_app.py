@@ -16,3 +16,13 @@ def test_page_runs(page):
     at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
+
+
+def test_carte_page_shows_the_embed_code_on_request_only():
+    """A visit renders no code block (its syntax highlighter would load before the map); the toggle shows the iframe snippet."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.code) == 0
+    at.toggle(key="carte_integration").set_value(True).run()
+    assert len(at.code) == 1 and at.code[0].value.startswith("<iframe src=") and 'title="Carte de la culture scientifique' in at.code[0].value

@@ -13,10 +13,11 @@ import pytest
 
 from cartography.actors_map import page_data
 from cartography.assets import CLIENT_DIR
-from cartography.publish import csv_bytes, public_table, publish_site
+from cartography.publish import public_table, publish_site
 from geodata.cli import main
 from geodata.directory import load_directory
 from geodata.settings import get_settings
+from geodata.writers import csv_bytes
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile_actors.csv"
 

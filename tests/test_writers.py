@@ -14,7 +14,6 @@ import pyogrio
 import pytest
 import shapely
 
-from cartography.publish import csv_bytes as published_csv
 from cartography.publish import public_table
 from geodata import coverage as cv
 from geodata import export, writers
@@ -73,7 +72,7 @@ def test_every_spreadsheet_csv_follows_the_convention():
         exported = _assert_convention(zf.read("zones.csv"), ";")
         _assert_convention(zf.read("metadonnees.csv"), ";")
     assert exported.loc[0, "nom"] == "'" + HOSTILE and exported.loc[0, "valeur"] == "1,5" and exported.loc[0, "longitude"] == "1,444"
-    published = _assert_convention(published_csv(public_table(layer)), ";")
+    published = _assert_convention(writers.csv_bytes(public_table(layer)), ";")  # what publish_site writes (write_csv)
     assert published.loc[0, "nom"] == "'" + HOSTILE and published.loc[1, "longitude"] == "2,35"
 
 
@@ -92,6 +91,40 @@ def test_every_plain_csv_follows_the_convention(tmp_path, monkeypatch):
     assert table["nom"].str.startswith("'=HYPERLINK(").any()
     for extra in tmp_path.glob("sortie_*.csv"):  # rejects and rows to check, when there are some
         _assert_convention(extra.read_bytes(), sep)
+
+
+def _mixed_layer(n: int = 7) -> gpd.GeoDataFrame:
+    """Every kind of column the writers convert (booleans, nullable booleans, floats, formulas), ``n`` rows."""
+    return gpd.GeoDataFrame(
+        {"nom": [HOSTILE if j % 3 == 0 else f"Acteur {j}" for j in range(n)], "valeur": [j / 4 if j % 2 else float("nan") for j in range(n)],
+         "rural": pd.array([True, False, None] * (n // 3) + [True] * (n % 3), dtype="boolean"), "qpv": [j % 2 == 0 for j in range(n)],
+         "drapeau": ["à voir" if j == 0 else bool(j % 2) for j in range(n)]},
+        geometry=[shapely.Point(1 + j / 100, 43 + j / 100) if j != 2 else None for j in range(n)], crs="EPSG:4326",
+    )
+
+
+def test_files_written_piece_by_piece_are_the_same_bytes(tmp_path):
+    """CSV and GeoJSON written a few rows at a time (bounded memory at 200,000 actors) equal the one-piece bytes, header once."""
+    layer = _mixed_layer()
+    csv_parts = list(writers.csv_parts(layer, rows=3))
+    assert len(csv_parts) == 3 and csv_parts[0].startswith(BOM) and not csv_parts[1].startswith(BOM)
+    whole = b"".join(writers.csv_parts(layer, rows=len(layer)))
+    assert b"".join(csv_parts) == whole == writers.csv_bytes(layer)
+    # How a column is written is decided on the whole column: a piece holding only booleans of a mixed column writes them as the others.
+    lines = [line.split(";") for line in whole.decode("utf-8-sig").split("\r\n")[1:-1]]
+    assert [line[-1] for line in lines] == ["à voir", "True", "False", "True", "False", "True", "False"]
+    assert [line[2] for line in lines] == ["oui", "non", "", "oui", "non", "", "oui"]
+    assert len(whole.decode("utf-8-sig").split("\r\n")) == len(layer) + 2  # one header, one line per row, the final CRLF
+    assert writers.write_csv(tmp_path / "x.csv", layer).read_bytes() == whole
+    gj_parts = list(writers.geojson_parts(layer, metadata={"source": "test"}, rows=2))
+    assert len(gj_parts) == 6 and b"".join(gj_parts) == writers.to_geojson(layer, metadata={"source": "test"})
+    doc = json.loads(writers.write_geojson(tmp_path / "x.geojson", layer, metadata={"source": "test"}).read_bytes())
+    assert_rfc7946(doc)
+    assert [f["properties"]["nom"] for f in doc["features"]] == layer["nom"].tolist() and doc["metadata"] == {"source": "test"}
+    assert doc["features"][2]["geometry"] is None and doc["features"][1]["properties"]["valeur"] == 0.25
+    empty = layer.iloc[:0]
+    assert json.loads(writers.to_geojson(empty)) == {"type": "FeatureCollection", "features": []}
+    assert writers.csv_bytes(empty) == BOM + b"nom;valeur;rural;qpv;drapeau\r\n"
 
 
 # -- one GeoJSON writer ----------------------------------------------------------------------------------------------
