@@ -12,7 +12,7 @@ import pandas as pd
 from benchmarks import Row, fmt_s, measure
 from benchmarks.export import synthetic_actors
 from benchmarks.maps import realistic_names
-from geodata import number_format
+from geodata import number_format, writers
 from geodata.actors import FIELD_NAMES
 from geodata.importing import import_actors
 from geodata.publishing import NEW, UNCHANGED, UPDATED, apply_plan, plan_import
@@ -47,7 +47,7 @@ def survey(actors: pd.DataFrame, rows: int = SURVEY_ROWS, *, seed: int = 1) -> b
     new["id"] = [f"enquete-{i:05d}" for i in range(len(new))]
     new["nom"] = new["nom"] + " (nouveau)"  # never a directory actor's name: these rows are new
     table = pd.concat([*parts.values(), new], ignore_index=True).sample(frac=1.0, random_state=seed)
-    return table.to_csv(sep=";", index=False).encode("utf-8")
+    return writers.csv_bytes(table)  # the survey as staff receive it: a French CSV
 
 
 def rows(ctx) -> list[Row]:

@@ -156,6 +156,8 @@ def test_import_page_end_to_end(monkeypatch, tmp_path):
     assert not at.exception, at.exception
     placed = next(m for m in at.metric if m.label == "Placés")
     assert placed.value == "124 / 124"
+    assert not any(s.label == "Commune" for s in at.selectbox)  # the form starts from the actor's point
+    next(r for r in at.radio if r.label == "Corriger par").set_value("Choisir la commune").run()
     commune = next(s for s in at.selectbox if s.label == "Commune")
     commune.set_value("09289")  # Lorp-Sentaraille for the first actor (Grotte de Niaux), submitted with the form
     next(b for b in at.button if b.label == "Enregistrer la correction").click().run()
@@ -163,7 +165,7 @@ def test_import_page_end_to_end(monkeypatch, tmp_path):
     saved = corrections.load_corrections(settings=get_settings())
     assert list(saved.values())[0]["code_insee"] == "09289"
     assert list(saved.values())[0]["auteur"] == "alice"  # the history of corrections names its author
-    assert any("par alice : Niaux → Lorp-Sentaraille" in m.value for m in at.success), [m.value for m in at.success]  # what changed, said
+    assert any("par alice : Niaux (09217)" in m.value and "→ Lorp-Sentaraille (09289)" in m.value for m in at.success), [m.value for m in at.success]  # what changed, said
 
 
 def _two_sheet_workbook(path: Path) -> Path:
