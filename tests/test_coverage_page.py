@@ -84,6 +84,8 @@ def test_figures_are_ranges_with_the_share_of_commune_level_actors(monkeypatch, 
     assert low <= point <= high and low < high
     captions = " ".join(c.value for c in at.caption)
     assert "ne sont placés qu'à leur commune" in captions and "géocodez ces acteurs à leur adresse" in captions
+    # The sample: 20 museums at their official point (Musées de France), the 104 others at their commune.
+    assert "104 des 124 acteurs comptés (84\u202f%)" in captions
     assert "« incertain »" in captions
     # Tables for officials: French headers explained, French numbers, people left out first.
     gaps = next(d for d in at.dataframe if "distance_max_km" in d.value.columns and "site_le_plus_proche" in d.value.columns)
