@@ -109,7 +109,7 @@ class Demand:
     points: np.ndarray  # shapely Points, EPSG:2154, one per commune
     commune_geometry: gpd.GeoSeries  # EPSG:4326 polygons (maps and exports)
     departements: gpd.GeoDataFrame
-    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, code_epci, generation, population
+    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, generation, population, code_epci, nom_epci
     qpv_metric: np.ndarray | None = None  # shapely geometries, EPSG:2154
     qpv_geometry: gpd.GeoSeries | None = None  # EPSG:4326
     population_year: int | None = None
@@ -199,7 +199,8 @@ def prepare_demand(
             # A QPV belongs to the EPCI of the commune holding a point inside it.
             inner = demand.qpv_geometry.representative_point()
             where = communes_at(communes, inner.x.to_numpy(), inner.y.to_numpy())
-            demand.qpv["code_epci"] = where.map(communes.set_index("code_insee")["code_epci"]).to_numpy()
+            for col in epci_cols:  # its code and its name, as a rural commune's (tables, exports)
+                demand.qpv[col] = where.map(communes.set_index("code_insee")[col]).to_numpy()
     return demand
 
 

@@ -132,15 +132,19 @@ COLUMNS = {
     "lat": ("Latitude", "Degrés décimaux (WGS 84).", "deg"),
 }
 
+#: The figures of a territory's row (:meth:`geodata.coverage.Coverage.by_department` and ``by_epci``), as the page shows them.
+TERRITORY_FIGURES = (
+    "communes_rurales_hors_portee", "population_rurale_hors_portee_min", "population_rurale_hors_portee_max",
+    "part_population_rurale_a_portee", "qpv_hors_portee", "population_qpv_hors_portee_min", "population_qpv_hors_portee_max",
+)  # fmt: skip
+
 #: The columns each table of the page shows, in order (the exports keep every column, with their codes as names).
 TABLES = {
     "communes_rurales_hors_portee": ["nom", "nom_epci", "population", "distance_min_km", "distance_max_km", "portee", "site_le_plus_proche"],
     "qpv": ["nom_qp", "communes", "population", "portee", "distance_min_km", "distance_max_km", "nb_acteurs_dedans", "acteurs_dedans"],
-    "departements": ["nom", "communes_rurales_hors_portee", "population_rurale_hors_portee_min", "population_rurale_hors_portee_max",
-                     "part_population_rurale_a_portee", "qpv_hors_portee", "population_qpv_hors_portee_min",
-                     "population_qpv_hors_portee_max"],
-    "epci": ["nom", "code_epci", "type_epci", "hors_region", "communes_rurales_hors_portee", "population_rurale_hors_portee_min",
-             "population_rurale_hors_portee_max", "part_population_rurale_a_portee", "qpv_hors_portee"],
+    # One table per territory level: the same figures per department and per intercommunality (the EPCI says its type).
+    "departements": ["nom", *TERRITORY_FIGURES],
+    "epci": ["nom", "type_epci", "hors_region", *TERRITORY_FIGURES],
     "ou_agir": ["etape", "nom", "nom_epci", "gain_score", "gain_population_rurale", "gain_population_qpv", "cumul_population_rurale",
                 "cumul_population_qpv"],
     "sites_hypothetiques": ["nom", "lon", "lat"],

@@ -9,6 +9,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from geodata import coverage_text
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/couverture.py"
 
@@ -48,8 +50,13 @@ def test_page_shows_rural_and_qpv_headline_figures(monkeypatch, fresh_caches, qp
     assert not at.warning
     assert len(at.get("download_button")) >= 10
     assert "Par intercommunalité" in [t.label for t in at.tabs]
-    epci = next(d.value for d in at.dataframe if "code_epci" in d.value.columns and "communes_rurales_hors_portee" in d.value.columns)
+    epci = next(d.value for d in at.dataframe if "type_epci" in d.value.columns and "communes_rurales_hors_portee" in d.value.columns)
     assert len(epci) >= 161 and epci["nom"].iloc[-1] == "Occitanie" and epci["hors_region"].iloc[:-1].any()
+    # The same figures per intercommunality as per department (QPV ones included), the region's row alike.
+    deps = next(d.value for d in at.dataframe if "nom" in d.value.columns and d.value["nom"].isin(["Tarn", "Lozère"]).sum() == 2)
+    figures = list(coverage_text.TERRITORY_FIGURES)
+    assert list(deps.columns) == ["nom", *figures] and list(epci.columns) == ["nom", "type_epci", "hors_region", *figures]
+    assert epci[figures].iloc[-1].equals(deps[figures].iloc[-1])
     steps = next(d.value for d in at.dataframe if "etape" in d.value.columns)
     assert steps["nom_epci"].notna().all() and len(steps) > 0
 

@@ -64,6 +64,26 @@ def test_the_samples_official_points_narrow_the_ranges(demand, actors, territory
         c["population_rurale_hors_portee_max"] - c["population_rurale_hors_portee_min"])
 
 
+def test_every_per_department_table_has_its_per_epci_counterpart(demand, actors):
+    """Issue 15 item 2: each layer per department is also given per EPCI, by the same builder; places name their EPCI."""
+    layers = cv.analyse(demand, actors, cv.Params()).layers
+    deps, epci = layers["departements"], layers["epci"]
+    figures = [c for c in deps.columns if c not in ("code_departement", "nom", "geometry")]
+    assert figures and set(figures) <= set(epci.columns)
+    assert epci[figures].iloc[-1].equals(deps[figures].iloc[-1])  # the same region row, the same figures
+    body = epci.iloc[:-1]
+    for col in ("communes_rurales", "population_rurale", "population_rurale_hors_portee", "qpv", "population_qpv_hors_portee"):
+        assert body[col].sum() == deps.iloc[:-1][col].sum() == deps.iloc[-1][col], col  # every place counted once per level
+    # Every place that names its department names its EPCI: rural gaps, all communes, QPV, where next.
+    for name in ("communes_rurales_hors_portee", "communes", "qpv", "qpv_hors_portee", "ou_agir"):
+        layer = layers[name]
+        assert {"code_departement", "code_epci", "nom_epci"} <= set(layer.columns), name
+        assert layer["nom_epci"].notna().all(), name
+    qpv = layers["qpv"].set_index("code_qp")
+    toulouse = demand.communes.set_index("code_insee").loc["31555", ["code_epci", "nom_epci"]]
+    assert (qpv.loc[qpv["communes"].str.contains("Toulouse"), ["code_epci", "nom_epci"]] == toulouse.to_numpy()).all().all()
+
+
 def test_an_actor_inside_a_qpv_covers_it(demand, actors):
     params = cv.Params(qpv_reach_km=0.1)
     base = cv.compute_coverage(demand, cv.sites_from_actors(actors), params)
