@@ -37,11 +37,13 @@ RURAL_PEOPLE = '[data-testid="stMetric"]:has-text("Habitants ruraux hors de port
 SLIDER = 'input[type="range"][aria-label="Portée pour les communes rurales (km)"]'
 TARGETS = {1_406: "≤ 1 s", 50_000: "≤ 2 s"}
 
-#: Notes when « Calcul en cours… » shows (window.__spinner, reset before each change).
-_SPINNER_PROBE = """window.__spinner = false;
+#: The spinner texts shown during a run (window.__spinner, reset before each change).
+_SPINNER_PROBE = """window.__spinner = [];
 new MutationObserver(() => {
-  if (!window.__spinner && [...document.querySelectorAll('[data-testid="stSpinner"]')].some(s => s.innerText.includes('Calcul en cours')))
-    window.__spinner = true;
+  for (const s of document.querySelectorAll('[data-testid="stSpinner"]')) {
+    const t = s.innerText.trim();
+    if (t && !window.__spinner.includes(t)) window.__spinner.push(t);
+  }
 }).observe(document, {childList: true, subtree: true, characterData: true});"""
 #: Every headline figure, in one string: a change of any of them is « new figures ».
 _FIGURES = "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText).join(' | ')"
@@ -129,7 +131,7 @@ def page_timings(url: str, *, changes: int = CHANGES, timeout_s: float = 900) ->
         runs = []
         for _ in range(changes):
             before = page.evaluate(_FIGURES)
-            page.evaluate("() => { window.__spinner = false; }")
+            page.evaluate("() => { window.__spinner = []; }")
             thumb.focus()
             t0 = time.perf_counter()
             thumb.press("ArrowRight")
@@ -182,8 +184,8 @@ def rows(ctx: dict) -> list[Row]:
                 got = page_timings(url)
             runs = got["runs"]
             best, median = _summary([r["figure"] for r in runs])
-            spinner = sum(r["spinner"] for r in runs)
-            note = (f"{median} ; « Calcul en cours… » vu {spinner}/{len(runs)} fois (Streamlit ne l'affiche qu'au-delà d'environ 0,5 s) ; "
+            shown = sorted({t for r in runs for t in r["spinner"]})
+            note = (f"{median} ; indicateurs vus pendant le calcul : {', '.join(shown) or 'aucun (calcul trop court)'} ; "
                     f"première ouverture de la page {fmt_s(got['opened'])} (placement de l'annuaire compris)"
                     f"{' ; ERREUR affichée' if got['traceback'] else ''}")
             out.append(Row("page couverture", f"portée rurale 1 → 3 km par pas de 0,5 km → nouveaux chiffres clés ({label})", best,

@@ -153,7 +153,8 @@ TABLES = {
 #: Width (px) of a column by format: every table of the page fits a 1440-pixel screen without a horizontal scroll.
 WIDTHS = {"text": 180, "int": 100, "km": 100, "pct": 100, "bool": 80, "deg": 100}
 #: Narrower columns than their format's width (short codes and verdicts).
-NARROW = {"portee": 110, "code_epci": 100, "type_epci": 70}
+NARROW = {"portee": 110, "code_epci": 100, "type_epci": 60, "hors_region": 60,
+          "population_qpv_hors_portee_min": 85, "population_qpv_hors_portee_max": 85}
 
 _VERDICT_ORDER = {"hors de portée": 0, "incertain": 1, "à portée": 2}
 
