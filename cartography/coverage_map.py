@@ -160,10 +160,13 @@ def _reach_layer(sites: Sites, radius_m: float) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="Zone à portée (communes rurales)", show=True)
     if len(sites) == 0 or len(sites) > MAX_REACH_SITES:
         return group
-    zone = shapely.union_all(shapely.buffer(shapely.points(sites.xy), radius_m, quad_segs=8))
+    # Actors placed at their commune share its point: one disc per distinct point gives the same union, sooner.
+    zone = shapely.union_all(shapely.buffer(shapely.points(np.unique(sites.xy, axis=0)), radius_m, quad_segs=8))
     zone = gpd.GeoSeries([zone], crs=CRS_METRIC).simplify(SIMPLIFY_M).to_crs(CRS_STORAGE)
     style = {"color": COLORS["reach"], "weight": 1, "fillColor": COLORS["reach"], "fillOpacity": 0.12}
-    folium.GeoJson(zone.to_json(), style_function=lambda _: style, interactive=False).add_to(group)
+    # shapely.to_geojson is C; GeoSeries.to_json walks the coordinates of the union in Python.
+    feature = f'{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{shapely.to_geojson(zone.iloc[0])}}}]}}'
+    folium.GeoJson(feature, style_function=lambda _: style, interactive=False).add_to(group)
     return group
 
 

@@ -134,6 +134,8 @@ FIELDS: tuple[Field, ...] = (
           rule=Rule(_degrees(-90, 90), "des degrés décimaux entre -90 et 90 (ex. 43.6045)")),
     Field("longitude", "Longitude", "WGS 84, degrés décimaux.", max_length=32,
           rule=Rule(_degrees(-180, 180), "des degrés décimaux entre -180 et 180 (ex. 1.4442)")),
+    Field("source_position", "Source de la position",
+          "D'où viennent la latitude et la longitude (liste officielle, relevé sur place…) ; vide : aucune source nommée.", max_length=300),
     Field("site_web", "Site web", "Adresse http(s) du site.", max_length=2_000, rule=WEB_ADDRESS),
     Field("presentation_resume", "Présentation courte", "Une ou deux phrases (280 caractères au plus).", max_length=280),
     Field("presentation_detail", "Présentation détaillée", "Texte libre.", max_length=10_000),

@@ -112,7 +112,7 @@ class Demand:
     points: np.ndarray  # shapely Points, EPSG:2154, one per commune
     commune_geometry: gpd.GeoSeries  # EPSG:4326 polygons (maps and exports)
     departements: gpd.GeoDataFrame
-    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, code_epci, generation, population
+    qpv: pd.DataFrame | None = None  # code_qp, nom_qp, communes, code_departement, generation, population, code_epci, nom_epci
     qpv_metric: np.ndarray | None = None  # shapely geometries, EPSG:2154
     qpv_geometry: gpd.GeoSeries | None = None  # EPSG:4326
     population_year: int | None = None
@@ -124,7 +124,7 @@ class Demand:
     rural_definitions: dict[str, str] = field(default_factory=dict)
     candidate_tree: STRtree | None = None
     _hulls: tuple | None = None  # (metric polygons, hull vertices (m, 2), offsets (n + 1,)), built on first use
-    _intervals: dict = field(default_factory=dict)  # the last distance intervals, keyed by the sites (see _interval)
+    _derived: dict = field(default_factory=dict)  # what depends on the sites only (nearest sites, intervals): see _remember
 
     @property
     def has_qpv(self) -> bool:
@@ -206,7 +206,8 @@ def prepare_demand(
         rows = pd.Series(np.arange(len(table)), index=table["code_insee"].to_numpy())
         demand.qpv_commune = where.map(rows).fillna(-1).to_numpy(dtype=np.int64)
         if epci_cols:
-            demand.qpv["code_epci"] = where.map(communes.set_index("code_insee")["code_epci"]).to_numpy()
+            for col in epci_cols:  # its code and its name, as a rural commune's (tables, exports)
+                demand.qpv[col] = where.map(communes.set_index("code_insee")[col]).to_numpy()
     return demand
 
 
@@ -549,14 +550,7 @@ def _interval(demand: Demand, sites: Sites, targets: np.ndarray, dist: np.ndarra
     if not is_area.any() or len(targets) == 0:
         return dist, dist
     # Intervals depend on the sites only, not on the reaches or the detour: a slider change reuses them.
-    key = (id(targets), hashlib.blake2b(sites.xy.tobytes() + sites.area.tobytes(), digest_size=16).digest())
-    cached = demand._intervals.get(key)
-    if cached is None:
-        cached = _interval_of(demand, sites, targets)
-        while len(demand._intervals) >= 4:  # sessions share the Demand: a few recent directories, never a growing store
-            demand._intervals.pop(next(iter(demand._intervals), None), None)
-        demand._intervals[key] = cached
-    low, high = cached
+    low, high = _remember(demand, ("intervalles", id(targets), _sites_key(sites)), lambda: _interval_of(demand, sites, targets))
     # A commune-level site's own point lies in its commune; clip anyway so that low <= dist <= high holds for any input.
     return np.minimum(low, dist), np.maximum(high, dist)
 
@@ -581,6 +575,45 @@ def _interval_of(demand: Demand, sites: Sites, targets: np.ndarray) -> tuple[np.
     return low, high
 
 
+#: How many derived results a Demand keeps (sessions share it: a few recent directories and filters, never a growing store).
+DERIVED_ENTRIES = 8
+
+
+def _remember(demand: Demand, key, compute):
+    """``compute()``, kept on ``demand`` under ``key`` for the next analyses.
+
+    What depends only on the sites (nearest site, distance intervals) or on the directory and its filters (counted actors)
+    does not change when a reach, the detour, the rural definition, K or the QPV weight does: a slider change reuses it.
+    """
+    try:
+        return demand._derived[key]
+    except KeyError:
+        pass
+    value = compute()
+    while len(demand._derived) >= DERIVED_ENTRIES:
+        demand._derived.pop(next(iter(demand._derived), None), None)
+    demand._derived[key] = value
+    return value
+
+
+def _sites_key(sites: Sites) -> bytes:
+    """A digest of where the sites are and which are areas (their names apart)."""
+    return hashlib.blake2b(sites.xy.tobytes() + sites.area.tobytes(), digest_size=16).digest()
+
+
+def _nearest_sites(demand: Demand, sites: Sites) -> dict:
+    """Nearest site of each commune point and each QPV (index, straight-line m) and the (QPV, site) pairs of sites inside a QPV.
+
+    They depend on the sites only: see :func:`_remember`.
+    """
+    tree = STRtree(shapely.points(sites.xy)) if len(sites) else None
+    out = {"communes": _nearest(tree, demand.points)}
+    if demand.has_qpv:
+        out["qpv"] = _nearest(tree, demand.qpv_metric)
+        out["dedans"] = tree.query(demand.qpv_metric, predicate="contains") if tree is not None else np.zeros((2, 0), dtype=np.int64)
+    return out
+
+
 def _verdict(low: np.ndarray, high: np.ndarray, reach_m: float) -> np.ndarray:
     return np.where(high <= reach_m, REACHED, np.where(low > reach_m, OUT, UNCERTAIN)).astype(object)
 
@@ -600,8 +633,8 @@ def compute_coverage(demand: Demand, sites: Sites, params: Params, *, itinerant:
             f"La définition du rural {params.rural_definition!r} n'est pas disponible : fournissez sa table INSEE "
             f"(disponibles : {sorted(demand.rural_definitions)!r})."
         )
-    tree = STRtree(shapely.points(sites.xy)) if len(sites) else None
-    idx, dist = _nearest(tree, demand.points)
+    near = _remember(demand, ("plus proches", _sites_key(sites)), lambda: _nearest_sites(demand, sites))
+    idx, dist = near["communes"]
     detour = params.detour_factor
     c = demand.communes[[col for col in demand.communes.columns if not col.startswith("rural_")]].copy()
     c["rurale"] = demand.communes[key].fillna(False).astype(bool).to_numpy()
@@ -616,13 +649,12 @@ def compute_coverage(demand: Demand, sites: Sites, params: Params, *, itinerant:
     c["portee"] = _verdict(low, high, params.rural_reach_m)
     q = None
     if demand.has_qpv:
-        qidx, qdist = _nearest(tree, demand.qpv_metric)
+        qidx, qdist = near["qpv"]
         q = demand.qpv.copy()
         inside_names = [[] for _ in range(len(q))]
-        if tree is not None:
-            pairs = tree.query(demand.qpv_metric, predicate="contains")
-            for qi, si in zip(pairs[0], pairs[1]):
-                inside_names[qi].append(sites.names[si])
+        pairs = near["dedans"]
+        for qi, si in zip(pairs[0], pairs[1]):
+            inside_names[qi].append(sites.names[si])
         q["nb_acteurs_dedans"] = [len(n) for n in inside_names]
         q["acteurs_dedans"] = ["; ".join(sorted(n)) for n in inside_names]
         q["distance_vol_oiseau_km"] = np.round(qdist / 1000.0, 3)
@@ -923,15 +955,22 @@ def analyse(demand: Demand, actors: gpd.GeoDataFrame, params: Params | None = No
     """
     params = (params or Params()).validate()
     hypothetical = hypothetical if hypothetical is not None else Sites.empty()
-    counted = counted_actors(actors, params)
-    actor_sites = sites_from_actors(counted, demand)
-    itinerant = Itinerant.from_actors(counted, demand)
+    # The counted actors, their sites and their itinerant zones depend on the directory and the filters only (the
+    # directory is read-only; the entry holds it, so no other frame can take its id while the entry lives).
+    _, counted, actor_sites, itinerant = _remember(
+        demand, ("acteurs", id(actors), params.selection()), lambda: _counted_sites(demand, actors, params)
+    )
     sites = actor_sites + hypothetical
     result = compute_coverage(demand, sites, params, itinerant=itinerant)
     before = compute_coverage(demand, actor_sites, params, itinerant=itinerant).summary() if len(hypothetical) else None
     steps = where_next(demand, result, k)
     out = layers(demand, result, steps=steps, sites=hypothetical)
     return Analysis(params, demand, counted, hypothetical, sites, result, before, steps, out)
+
+
+def _counted_sites(demand: Demand, actors: gpd.GeoDataFrame, params: Params) -> tuple:
+    counted = counted_actors(actors, params)
+    return actors, counted, sites_from_actors(counted, demand), Itinerant.from_actors(counted, demand)
 
 
 def gap_layers(territory, actors: gpd.GeoDataFrame, params: Params | None = None, *, k: int = 10) -> dict[str, gpd.GeoDataFrame]:

@@ -171,15 +171,19 @@ COLUMNS = {
     "lat": ("Latitude", "Degrés décimaux (WGS 84).", "deg"),
 }
 
+#: The figures of a territory's row (:meth:`geodata.coverage.Coverage.by_department` and ``by_epci``), as the page shows them.
+TERRITORY_FIGURES = (
+    "communes_rurales_hors_portee", "population_rurale_hors_portee_min", "population_rurale_hors_portee_max",
+    "part_population_rurale_a_portee", "qpv_hors_portee", "population_qpv_hors_portee_min", "population_qpv_hors_portee_max",
+)  # fmt: skip
+
 #: The columns each table of the page shows, in order (the exports keep every column, with their codes as names).
 TABLES = {
     "communes_rurales_hors_portee": ["nom", "nom_epci", "population", "distance_min_km", "distance_max_km", "portee", "site_le_plus_proche"],
     "qpv": ["nom_qp", "communes", "population", "portee", "distance_min_km", "distance_max_km", "nb_acteurs_dedans", "acteurs_dedans"],
-    "departements": ["nom", "communes_rurales_hors_portee", "population_rurale_hors_portee_min", "population_rurale_hors_portee_max",
-                     "part_population_rurale_a_portee", "qpv_hors_portee", "population_qpv_hors_portee_min",
-                     "population_qpv_hors_portee_max"],
-    "epci": ["nom", "code_epci", "type_epci", "hors_region", "communes_rurales_hors_portee", "population_rurale_hors_portee_min",
-             "population_rurale_hors_portee_max", "part_population_rurale_a_portee", "qpv_hors_portee"],
+    # One table per territory level: the same figures per department and per intercommunality (the EPCI says its type).
+    "departements": ["nom", *TERRITORY_FIGURES],
+    "epci": ["nom", "type_epci", "hors_region", *TERRITORY_FIGURES],
     "ou_agir": ["etape", "nom", "nom_epci", "gain_score", "gain_population_rurale", "gain_population_qpv", "cumul_population_rurale",
                 "cumul_population_qpv"],
     "sites_hypothetiques": ["nom", "lon", "lat"],
@@ -188,7 +192,8 @@ TABLES = {
 #: Width (px) of a column by format: every table of the page fits a 1440-pixel screen without a horizontal scroll.
 WIDTHS = {"text": 180, "int": 100, "km": 100, "pct": 100, "bool": 80, "deg": 100}
 #: Narrower columns than their format's width (short codes and verdicts).
-NARROW = {"portee": 110, "code_epci": 100, "type_epci": 70}
+NARROW = {"portee": 110, "code_epci": 100, "type_epci": 60, "hors_region": 60,
+          "population_qpv_hors_portee_min": 85, "population_qpv_hors_portee_max": 85}
 
 _VERDICT_ORDER = {"hors de portée": 0, "incertain": 1, "à portée": 2}
 

@@ -164,7 +164,8 @@ def communes_layer(communes: gpd.GeoDataFrame, actors: pd.DataFrame) -> gpd.GeoD
     """Communes with nb_acteurs, nb_fablabs, nb_tourisme and acteurs_pour_10000_hab (by where actors are placed)."""
     gdf = _as_geodataframe(actors)
     fam = gdf["famille"] if "famille" in gdf.columns else families(gdf)
-    cols = [c for c in ("code_insee", "nom", "code_departement", "population", "population_annee", "superficie_km2") if c in communes.columns]
+    cols = [c for c in ("code_insee", "nom", "code_departement", "code_epci", "nom_epci", "population", "population_annee", "superficie_km2")
+            if c in communes.columns]
     return _indicators(communes[[*cols, "geometry"]], "code_insee", _placed_codes(gdf, communes), fam)
 
 

@@ -69,6 +69,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "code_insee": ("code insee", "insee", "code commune", "code insee commune", "citycode", "cog", "code commune insee", "depcom", "codgeo"),
     "latitude": ("latitude", "lat", "y", "coord y"),
     "longitude": ("longitude", "lon", "lng", "long", "x", "coord x"),
+    "source_position": ("source de la position", "source position", "source des coordonnees", "source coordonnees", "origine des coordonnees"),
     "site_web": ("site web", "site internet", "site", "url", "website", "web", "lien"),
     "presentation_resume": ("presentation courte", "presentation", "resume", "description", "description courte", "summary"),
     "presentation_detail": ("presentation detaillee", "description longue", "description detaillee", "details"),

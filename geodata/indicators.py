@@ -55,8 +55,10 @@ def actors_by_departement(actors: pd.DataFrame, departements: gpd.GeoDataFrame) 
 
 
 def actors_by_commune(actors: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One row per commune of Occitanie: ``code_insee``, ``nom``, ``code_departement``, ``population``, ``acteurs``, ``acteurs_10000_hab``, geometry."""
-    out = communes[["code_insee", "nom", "code_departement", "population", "geometry"]].copy()
+    """One row per commune of Occitanie: ``code_insee``, ``nom``, ``code_departement``, its intercommunality (``code_epci``,
+    ``nom_epci``, when the reference has them), ``population``, ``acteurs``, ``acteurs_10000_hab``, geometry."""
+    epci = [c for c in ("code_epci", "nom_epci") if c in communes.columns]
+    out = communes[["code_insee", "nom", "code_departement", *epci, "population", "geometry"]].copy()
     out["acteurs"] = count_by(out["code_insee"], actors["code_insee_lieu"])
     out["acteurs_10000_hab"] = per_10000_inhabitants(out["acteurs"], out["population"])
     out["taux_comparable"] = comparable_rate(out["population"])

@@ -37,6 +37,8 @@ class Selection:
     circles: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     departements: tuple[str, ...] = ()
+    #: Intercommunalities (SIREN ``code_epci``): the staff exports and the CLI filter per EPCI as per department.
+    epci: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
@@ -56,7 +58,7 @@ class Selection:
         return out
 
     def is_empty(self) -> bool:
-        return not any(self.to_query().values()) and not self.families and not self.statuses
+        return not any(self.to_query().values()) and not self.epci and not self.families and not self.statuses
 
 
 def circle_option(value) -> str:
@@ -72,7 +74,7 @@ def select_actors(actors: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     ----------
     actors : DataFrame
         The directory (``nom``, ``commune``, ``commune_lieu``, ``cercle``, ``type_structure``,
-        ``code_departement``, ``thematiques``; ``id``, ``famille`` and ``statut_enquete`` when present).
+        ``code_departement``, ``thematiques``; ``id``, ``famille`` and ``statut_enquete`` when present; ``code_epci`` for an EPCI filter).
     selection : Selection
         The search text matches the name, the commune or the identifier, ignoring case and accents;
         a theme matches when it is one of the actor's ``;``-separated themes; an actor with no
@@ -91,6 +93,8 @@ def select_actors(actors: pd.DataFrame, selection: Selection) -> pd.DataFrame:
         keep &= actors["type_structure"].isin(selection.types)
     if selection.departements:
         keep &= actors["code_departement"].astype("object").isin(selection.departements)
+    if selection.epci:
+        keep &= actors["code_epci"].astype("object").isin(selection.epci)
     if selection.themes:
         wanted = set(selection.themes)
         keep &= actors["thematiques"].map(lambda v: bool(wanted.intersection(split_list(v))))

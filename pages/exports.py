@@ -19,12 +19,15 @@ with user_errors():
     directory = load_directory(territory=terr)
 
 st.subheader("Acteurs à exporter")
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 deps = c1.multiselect("Départements", DEPARTMENTS, placeholder="Tous")
-fams = c2.multiselect("Familles", list(FAMILIES), format_func=FAMILIES.get, placeholder="Toutes")
-types = c3.multiselect("Types de structure", TYPES, placeholder="Tous")
+epci_names = dict(zip(terr.reference.epci["code_epci"], terr.reference.epci["nom"])) if terr.reference.epci is not None else {}
+epci = c2.multiselect("Intercommunalités (EPCI)", sorted(epci_names, key=epci_names.get), format_func=epci_names.get, placeholder="Toutes")
+fams = c3.multiselect("Familles", list(FAMILIES), format_func=FAMILIES.get, placeholder="Toutes")
+types = c4.multiselect("Types de structure", TYPES, placeholder="Tous")
 text = st.text_input("Nom ou commune contient")
-actors = select_actors(directory, Selection(query=text.strip(), types=tuple(types), departements=tuple(deps), families=tuple(fams)))
+actors = select_actors(directory, Selection(query=text.strip(), types=tuple(types), departements=tuple(deps), epci=tuple(epci),
+                                            families=tuple(fams)))
 st.caption(f"{len(actors)} acteurs sur {len(directory)} retenus (couches acteurs, Fab Labs, tourisme et indicateurs).")
 
 st.subheader("Couches et format")
@@ -48,7 +51,7 @@ if private:
     st.warning(f"{PRIVATE_WARNING} Demandé par {user}.")
 
 # A prepared file is offered only while the choices that made it are unchanged.
-choices = (tuple(deps), tuple(fams), tuple(types), text, tuple(names), fmt, crs, sep, private, user)
+choices = (tuple(deps), tuple(epci), tuple(fams), tuple(types), text, tuple(names), fmt, crs, sep, private, user)
 if st.button("Préparer le fichier", type="primary"):
     with user_errors():
         extra = gap_layers(terr, actors) if any(n in GAP_LAYER_TITLES for n in names) else None

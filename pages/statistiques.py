@@ -47,8 +47,9 @@ elif scale == "Intercommunalités":
                "acteurs_10000_hab": "Pour 10 000 hab."}
 else:
     areas = actors_by_commune(actors, _light_communes())
-    columns = {"code_insee": "Code INSEE", "nom": "Commune", "code_departement": "Dép.", "population": "Population",
-               "acteurs": "Acteurs", "acteurs_10000_hab": "Pour 10 000 hab."}
+    columns = {"code_insee": "Code INSEE", "nom": "Commune", "code_departement": "Dép.", "nom_epci": "Intercommunalité (EPCI)",
+               "population": "Population", "acteurs": "Acteurs", "acteurs_10000_hab": "Pour 10 000 hab."}
+    columns = {k: v for k, v in columns.items() if k in areas.columns}
 
 unplaced = int((~placed_mask(actors)).sum())
 year = terr.reference.population_year

@@ -552,6 +552,26 @@ def test_better_precision_never_widens_the_range(placements, refine, rural_km, q
         assert (t1["distance_max_km"] <= t0["distance_max_km"] + 1e-9).all()
 
 
+@settings(max_examples=30, deadline=None)
+@given(_placements, st.lists(st.tuples(reach, reach, st.booleans()), min_size=1, max_size=4))
+def test_what_a_demand_remembers_never_changes_a_result(placements, changes):
+    """Issue 15 item 4: nearest sites, intervals and counted actors are kept across analyses (a slider change reuses
+    them); every analysis still equals the one made from scratch on a fresh Demand."""
+    shared = prop_demand()
+    actors = _directory(placements)
+    actors["type_structure"] = ["Fab Lab" if i % 2 else "association" for i in range(len(actors))]
+    for rural_km, qpv_km, fablabs_only in changes:
+        params = cv.Params(rural_reach_km=rural_km, qpv_reach_km=qpv_km, types=("Fab Lab",) if fablabs_only else None)
+        warm = cv.analyse(shared, actors, params, k=2)
+        cold = cv.analyse(make_demand(_PROP_COMMUNES, qpv=_PROP_QPV), actors, params, k=2)
+        assert warm.coverage.summary() == cold.coverage.summary()
+        pd.testing.assert_frame_equal(warm.coverage.communes, cold.coverage.communes)
+        pd.testing.assert_frame_equal(warm.coverage.qpv, cold.coverage.qpv)
+        pd.testing.assert_frame_equal(warm.steps, cold.steps)
+        assert len(warm.counted) == len(cold.counted) and warm.coverage.n_commune_level == cold.coverage.n_commune_level
+    assert len(shared._derived) <= cv.DERIVED_ENTRIES  # a bounded memory, shared by every session
+
+
 def test_tables_for_officials_sort_by_people_left_out_and_explain_every_column():
     demand = make_demand(LINE, qpv=[("QP009001", 0, 3_000, 200, 1_000, "09"), ("QP011001", 30_000, 5_000, 200, 500, "11")])
     params = cv.Params(rural_reach_km=5, qpv_reach_km=3, qpv_weight=0.25)
@@ -569,3 +589,13 @@ def test_tables_for_officials_sort_by_people_left_out_and_explain_every_column()
     assert qpv["portee"].tolist() == [cv.OUT, cv.UNCERTAIN]  # out of reach first
     assert coverage_text.display_format(columns)["distance_min_km"](18.687) == "18,7"
     assert "ne sont placés qu'à leur commune" in coverage_text.precision_note(4, 1) and "(25\u202f%)" in coverage_text.precision_note(4, 1)
+
+
+def test_the_territory_tables_fit_a_1440_pixel_screen_with_their_qpv_columns():
+    """The per-EPCI table carries the department table's figures, QPV ones included, within the 978 px the page's main
+    column has at 1440 px (measured in Chromium; the browser test runs without the QPV layer)."""
+    for name in ("departements", "epci"):
+        cols = coverage_text.TABLES[name]
+        assert {"population_qpv_hors_portee_min", "population_qpv_hors_portee_max"} <= set(cols)
+        width = sum(coverage_text.NARROW.get(c, coverage_text.WIDTHS[coverage_text.COLUMNS[c][2]]) for c in cols)
+        assert width <= 978, (name, width)

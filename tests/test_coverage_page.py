@@ -9,6 +9,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from geodata import coverage_text
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/couverture.py"
 
@@ -48,8 +50,13 @@ def test_page_shows_rural_and_qpv_headline_figures(monkeypatch, fresh_caches, qp
     assert not at.warning
     assert len(at.get("download_button")) >= 10
     assert "Par intercommunalité" in [t.label for t in at.tabs]
-    epci = next(d.value for d in at.dataframe if "code_epci" in d.value.columns and "communes_rurales_hors_portee" in d.value.columns)
+    epci = next(d.value for d in at.dataframe if "type_epci" in d.value.columns and "communes_rurales_hors_portee" in d.value.columns)
     assert len(epci) >= 161 and epci["nom"].iloc[-1] == "Occitanie" and epci["hors_region"].iloc[:-1].any()
+    # The same figures per intercommunality as per department (QPV ones included), the region's row alike.
+    deps = next(d.value for d in at.dataframe if "nom" in d.value.columns and d.value["nom"].isin(["Tarn", "Lozère"]).sum() == 2)
+    figures = list(coverage_text.TERRITORY_FIGURES)
+    assert list(deps.columns) == ["nom", *figures] and list(epci.columns) == ["nom", "type_epci", "hors_region", *figures]
+    assert epci[figures].iloc[-1].equals(deps[figures].iloc[-1])
     steps = next(d.value for d in at.dataframe if "etape" in d.value.columns)
     assert steps["nom_epci"].notna().all() and len(steps) > 0
 
@@ -84,6 +91,8 @@ def test_figures_are_ranges_with_the_share_of_commune_level_actors(monkeypatch, 
     assert low <= point <= high and low < high
     captions = " ".join(c.value for c in at.caption)
     assert "ne sont placés qu'à leur commune" in captions and "géocodez ces acteurs à leur adresse" in captions
+    # The sample: 20 museums at their official point (Musées de France), the 104 others at their commune.
+    assert "104 des 124 acteurs comptés (84\u202f%)" in captions
     assert "« incertain »" in captions
     # Tables for officials: French headers explained, French numbers, people left out first.
     gaps = next(d for d in at.dataframe if "distance_max_km" in d.value.columns and "site_le_plus_proche" in d.value.columns)

@@ -11,7 +11,7 @@ import pytest
 from geodata import coverage as cv
 from geodata import coverage_text
 from geodata.cli import main
-from geodata.directory import load_directory
+from geodata.directory import load_directory, place_and_enrich, read_sample
 from geodata.territory import load_territory
 
 
@@ -41,9 +41,47 @@ def test_every_qpv_and_commune_gets_a_distance(demand, actors):
     assert s["qpv"] == 105
     assert s["qpv_population_inconnue"] == 0
     assert 0 < s["part_population_rurale_a_portee"] < 1
-    # An actor placed at a commune's representative point is at distance 0 from it.
-    at_points = result.communes.set_index("code_insee").loc[actors["code_insee_lieu"].dropna().unique(), "distance_km"]
-    assert (at_points == 0).all()
+    # An actor placed at its commune stands at the commune's representative point: distance 0 from it.
+    distance = result.communes.set_index("code_insee")["distance_km"]
+    at_commune = actors["geocodage_precision"] == "municipality"
+    assert (distance.loc[actors.loc[at_commune, "code_insee_lieu"].unique()] == 0).all()
+    # The sample's museums at their official point (Musées de France) are elsewhere in their commune.
+    official = actors[~at_commune & ~actors["code_insee_lieu"].isin(actors.loc[at_commune, "code_insee_lieu"])]
+    assert len(official) >= 10 and (distance.loc[official["code_insee_lieu"]] > 0).all()
+
+
+def test_the_samples_official_points_narrow_the_ranges(demand, actors, territory, settings):
+    """The sample's museums at their official point (Musées de France) against the same sample all at commune level."""
+    at_commune = place_and_enrich(read_sample().assign(latitude="", longitude=""), territory, settings=settings)
+    precise = cv.analyse(demand, actors, cv.Params()).coverage
+    coarse = cv.analyse(demand, at_commune, cv.Params()).coverage
+    assert coarse.n_commune_level == 124 and precise.n_commune_level == 104
+    p, c = precise.summary(), coarse.summary()
+    for key in ("communes_rurales_hors_portee", "population_rurale_hors_portee", "qpv_hors_portee", "population_qpv_hors_portee"):
+        assert c[f"{key}_min"] <= p[f"{key}_min"] <= p[key] <= p[f"{key}_max"] <= c[f"{key}_max"], key
+    # Strictly narrower: the default page shows what precision buys.
+    assert p["population_rurale_hors_portee_max"] - p["population_rurale_hors_portee_min"] < (
+        c["population_rurale_hors_portee_max"] - c["population_rurale_hors_portee_min"])
+
+
+def test_every_per_department_table_has_its_per_epci_counterpart(demand, actors):
+    """Issue 15 item 2: each layer per department is also given per EPCI, by the same builder; places name their EPCI."""
+    layers = cv.analyse(demand, actors, cv.Params()).layers
+    deps, epci = layers["departements"], layers["epci"]
+    figures = [c for c in deps.columns if c not in ("code_departement", "nom", "geometry")]
+    assert figures and set(figures) <= set(epci.columns)
+    assert epci[figures].iloc[-1].equals(deps[figures].iloc[-1])  # the same region row, the same figures
+    body = epci.iloc[:-1]
+    for col in ("communes_rurales", "population_rurale", "population_rurale_hors_portee", "qpv", "population_qpv_hors_portee"):
+        assert body[col].sum() == deps.iloc[:-1][col].sum() == deps.iloc[-1][col], col  # every place counted once per level
+    # Every place that names its department names its EPCI: rural gaps, all communes, QPV, where next.
+    for name in ("communes_rurales_hors_portee", "communes", "qpv", "qpv_hors_portee", "ou_agir"):
+        layer = layers[name]
+        assert {"code_departement", "code_epci", "nom_epci"} <= set(layer.columns), name
+        assert layer["nom_epci"].notna().all(), name
+    qpv = layers["qpv"].set_index("code_qp")
+    toulouse = demand.communes.set_index("code_insee").loc["31555", ["code_epci", "nom_epci"]]
+    assert (qpv.loc[qpv["communes"].str.contains("Toulouse"), ["code_epci", "nom_epci"]] == toulouse.to_numpy()).all().all()
 
 
 def test_an_actor_inside_a_qpv_covers_it(demand, actors):

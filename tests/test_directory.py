@@ -10,7 +10,7 @@ import shapely
 
 from geodata import corrections
 from geodata.actors import FIELD_NAMES
-from geodata.directory import ENRICHED_COLUMNS, load_directory, place_and_enrich, read_actors
+from geodata.directory import ENRICHED_COLUMNS, SAMPLE_FILE, load_directory, place_and_enrich, read_actors
 from geodata.errors import DataFileError
 from geodata.importing import import_actors
 from geodata.qpv import load_qpv
@@ -47,6 +47,27 @@ def test_sample_directory_fully_placed_offline(own_settings, reference, territor
     assert d.loc[d["commune"] == "Le Garric", "code_insee_lieu"].iloc[0] == "81101"
     assert d["distance_qpv_m"].isna().all() and d["code_qp"].isna().all()  # no QPV layer: unknown, not zero
     assert d["rural"].notna().all()
+
+
+def test_sample_gives_official_points_where_an_open_list_states_them(own_settings, reference, territory_plain):
+    """Item 10 of issue 15: museums of the Musées de France list at their official point, the source named on
+    each row; every other actor stays at its commune and says so."""
+    d = load_directory(settings=own_settings, territory=territory_plain)
+    official = d["source_position"] != ""
+    assert official.sum() == 20
+    assert d.loc[official, "source_position"].str.fullmatch(
+        r"Liste et localisation des Musées de France \(ministère de la Culture, Licence Ouverte\), fiche M[0-9]{4}").all()
+    assert d.loc[official, "source_position"].is_unique  # one official record per actor
+    assert (d.loc[official, "geocodage_precision"] == "provided").all() and (d.loc[official, "geocodage_source"] == "fichier").all()
+    assert (d.loc[~official, "geocodage_precision"] == "municipality").all()
+    # The official point lies in the commune the row declares (a wrong match would land elsewhere).
+    declared = import_actors(SAMPLE_FILE).actors.set_index("id")
+    placed = d.set_index("id").loc[official.to_numpy()]
+    gazetteer = place_and_enrich(declared.loc[placed.index].assign(latitude="", longitude="").reset_index(), territory_plain,
+                                 settings=own_settings).set_index("id")
+    assert (placed["code_insee_lieu"] == gazetteer.loc[placed.index, "code_insee_lieu"]).all()
+    museum = d[d["nom"] == "Muséum de Toulouse"].iloc[0]
+    assert museum["source_position"].endswith("fiche M7013") and museum["code_insee_lieu"] == "31555"
 
 
 def test_directory_cached_on_disk_and_invalidated_by_a_correction(own_settings, reference, territory_plain):

@@ -201,6 +201,16 @@ def test_filter_actors(actors):
     assert len(select_actors(actors, Selection())) == len(actors)
 
 
+def test_cli_exports_the_actors_of_one_intercommunality(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "toulouse.geojson"
+    assert cli_main(["export", "--layer", "acteurs", "--format", "geojson", "--epci", "243100518", "-o", str(out)]) == 0
+    features = json.loads(out.read_text(encoding="utf-8"))["features"]
+    assert features and {f["properties"]["nom_epci"] for f in features} == {"Toulouse Métropole"}
+    assert cli_main(["export", "--layer", "acteurs", "--format", "geojson", "--epci", "31555", "-o", str(out)]) == 2
+    assert "--epci '31555' : intercommunalité inconnue en Occitanie" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("fmt", "bad"), [("shp", "Format"), ("geojson", "une seule couche")])
 def test_export_errors_are_clear(layers, fmt, bad):
     with pytest.raises(GeodataError, match=bad):

@@ -32,6 +32,8 @@ def test_by_commune(sample, reference):
     assert table["acteurs"].sum() == sample["code_insee_lieu"].notna().sum()
     top = table.iloc[0]
     assert top["nom"] == "Toulouse" and top["acteurs"] == (sample["code_insee_lieu"] == "31555").sum()
+    # Each commune names its intercommunality, as it names its department (Statistiques, communes export).
+    assert top["nom_epci"] == "Toulouse Métropole" and table["nom_epci"].notna().all()
 
 
 def test_class_breaks_and_colours():
@@ -65,6 +67,7 @@ def test_statistics_page_and_exports_give_the_same_indicator(sample, reference):
     stats = actors_by_commune(sample, reference.communes).set_index("code_insee")
     exported = communes_layer(reference.communes, sample).set_index("code_insee").loc[stats.index]
     assert (exported["nb_acteurs"] == stats["acteurs"]).all()
+    assert (exported["code_epci"] == stats["code_epci"]).all() and (exported["nom_epci"] == stats["nom_epci"]).all()
     pd.testing.assert_series_equal(exported["acteurs_pour_10000_hab"], stats["acteurs_10000_hab"], check_names=False)
     deps = actors_by_departement(sample, reference.departements).set_index("code_departement")
     exported = departements_layer(reference.departements, reference.communes, sample).set_index("code_departement").loc[deps.index]

@@ -46,6 +46,17 @@ def test_each_filter_restricts(sample, selection, column, allowed):
     assert set(hits[column].astype(str)) <= allowed
 
 
+def test_filter_sample_per_intercommunality_as_per_department(sample):
+    epci = sample["code_epci"].dropna().astype(str).value_counts().index[0]
+    some = select_actors(sample, Selection(epci=(epci,)))
+    assert 0 < len(some) < len(sample) and set(some["code_epci"]) == {epci}
+    assert not Selection(epci=(epci,)).is_empty()
+    # Both filters together: the sample of that EPCI in that department.
+    dep = some["code_departement"].iloc[0]
+    both = select_actors(sample, Selection(departements=(dep,), epci=(epci,)))
+    assert len(both) == int(((sample["code_epci"] == epci) & (sample["code_departement"] == dep)).sum())
+
+
 def test_without_circle_selects_fablabs_and_tourism(sample):
     hits = select_actors(sample, Selection(circles=("sans",)))
     assert len(hits) > 0 and set(hits["famille"]) <= {"fablab", "tourisme", "autre"}

@@ -190,6 +190,22 @@ def test_exports_page_offers_public_then_labelled_private_file(staff_env):
     assert "Télécharger l’export PRIVÉ" in text and "-PRIVE.geojson" in text
 
 
+def test_exports_page_filters_per_intercommunality_as_per_department(staff_env, reference):
+    """Issue 15 item 2: the export per department is also given per EPCI (the same Selection, one filter more)."""
+    import re
+
+    at = login(open_page("pages/exports.py"), "alice", PASSWORD)
+    carcassonne = reference.communes.set_index("code_insee").at["11069", "code_epci"]  # Carcassonne Agglo
+    members = set(reference.communes.loc[reference.communes["code_epci"] == carcassonne, "nom"])
+    expected = int(private_actors(12)["commune"].isin(members).sum())
+    epci = next(m for m in at.multiselect if m.label == "Intercommunalités (EPCI)")
+    assert "Carcassonne Agglo" in epci.format_func(carcassonne)
+    epci.set_value([carcassonne]).run()
+    assert not at.exception, at.exception
+    caption = next(c.value for c in at.caption if "acteurs sur" in c.value)
+    assert re.match(r"(\d+) acteurs sur 12", caption).group(1) == str(expected) and 0 < expected < 12, caption
+
+
 def test_a_clicked_for_file_is_deleted_by_the_lifetime_timer(monkeypatch):
     """What « Télécharger » sets up: the file is built on the click, and a timer deletes it a minute later."""
     import types

@@ -22,6 +22,7 @@ def test_commune_rates_put_comparable_communes_first():
     assert "population municipale : population 2017" in captions
     assert "moins de 2\u202f000 habitants ne sont pas colorés" in captions
     table = at.dataframe[0].value
+    assert list(table.columns[:4]) == ["Code INSEE", "Commune", "Dép.", "Intercommunalité (EPCI)"] and table["Intercommunalité (EPCI)"].notna().all()
     assert table["Taux comparable"].is_monotonic_decreasing  # comparable communes first
     top = table[table["Taux comparable"]]
     assert (top["Population 2017"] >= 2_000).all() and top["Pour 10 000 hab."].is_monotonic_decreasing

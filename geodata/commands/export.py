@@ -41,6 +41,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--crs", choices=("4326", "2154"), default="4326", help="CRS du GeoPackage : 4326 (WGS 84) ou 2154 (Lambert-93)")
     parser.add_argument("--sep", choices=(";", ","), default=";", metavar="SEP", help="séparateur CSV : « ; » (défaut, tableurs français, virgule décimale) ou « , »")
     parser.add_argument("--departement", action="append", metavar="CODE", help="ne garder que les acteurs de ce département (répétable)")
+    parser.add_argument("--epci", action="append", metavar="SIREN", help="ne garder que les acteurs de cette intercommunalité (SIREN de l'EPCI, répétable)")
     parser.add_argument("--famille", action="append", metavar="FAMILLE", help="ne garder que cette famille d'acteurs (cercle1, fablab…)")
     parser.add_argument("--qpv", help="fichier QPV (sinon celui des réglages CSTI_QPV_FILE)")
     parser.add_argument("--qpv-population", help="tableau INSEE de population par QPV")
@@ -69,7 +70,12 @@ def run(args) -> int:
     user = auth.staff_from_environment() if args.private else None
     settings = get_settings()
     reference = load_reference(settings=settings)
-    wanted = Selection(departements=tuple(args.departement or ()), families=tuple(args.famille or ()))
+    epci = tuple(str(c).strip() for c in args.epci or ())
+    unknown = sorted(set(epci) - set(reference.epci["code_epci"].astype(str))) if reference.epci is not None else []
+    if unknown:
+        raise GeodataError(f"--epci {unknown[0]!r} : intercommunalité inconnue en Occitanie. Donnez le SIREN de l'EPCI à 9 chiffres "
+                           "(ex. 243100518 pour Toulouse Métropole ; la couche epci les liste).")
+    wanted = Selection(departements=tuple(args.departement or ()), epci=epci, families=tuple(args.famille or ()))
     actors = select_actors(load_directory(settings=settings, reference=reference), wanted)
     extra = _extra_layers(args.extra)
     names = [n for layer in args.layer for n in ([*LAYERS, *extra] if layer == "all" else [layer])]
