@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Benchmark modules, in the order printed; a module that does not exist yet is skipped.
-AREAS = ("reference", "geocoding", "maps", "coverage", "export")
+AREAS = ("reference", "geocoding", "maps", "coverage", "export", "report")
 
 #: Real data shipped beside the repository (read in place, never copied).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -33,8 +33,9 @@ from geodata.reference import CRS_METRIC, REGION_CODE, Reference
 KINDS = {"region": "région", "departement": "département", "epci": "intercommunalité"}
 #: Rows kept in each table of the report (the page and the exports give them all).
 TOP_ROWS = 12
-#: Longest text of a table cell (a name longer than this is cut, an ellipsis marking the cut).
+#: Longest text of a table cell, and of a name in a title or a source (longer ones are cut, an ellipsis marking the cut).
 CELL_CHARS = 60
+NAME_CHARS = 120
 SOFTWARE = "carte-csti-occitanie"
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre")
 
@@ -68,10 +69,10 @@ def scopes(reference: Reference) -> dict[str, Scope]:
     """Every territory a report can be made for, by code: the region, its departments (by code), its EPCI (by name)."""
     out = {REGION_CODE: Scope("region", REGION_CODE, "Occitanie")}
     for code, name in sorted(zip(reference.departements["code_departement"], reference.departements["nom"])):
-        out[str(code)] = Scope("departement", str(code), _plain(name))
+        out[str(code)] = Scope("departement", str(code), shorten(_plain(name), NAME_CHARS))
     if reference.epci is not None:
         for code, name in sorted(zip(reference.epci["code_epci"], reference.epci["nom"]), key=lambda row: str(row[1])):
-            out[str(code)] = Scope("epci", str(code), _plain(name))
+            out[str(code)] = Scope("epci", str(code), shorten(_plain(name), NAME_CHARS))
     return out
 
 
@@ -277,7 +278,7 @@ def _sources(analysis: cv.Analysis, reference: Reference, directory_label: str, 
         dates = pd.to_datetime(counted["date_maj"], errors="coerce", format="mixed").dropna()
         if len(dates):
             latest = f", fiches mises à jour jusqu'au {french_date(dates.max().date())}"
-    rows.append(("Acteurs", f"{directory_label} : {nf.integer(len(counted))} acteurs comptés dans la région{latest}"))
+    rows.append(("Acteurs", f"{shorten(_plain(directory_label), NAME_CHARS)} : {nf.integer(len(counted))} acteurs comptés dans la région{latest}"))
     rows.append(("Calcul", f"{SOFTWARE} {version}, le {french_date(generated)}"))
     return rows
 
