@@ -165,9 +165,9 @@ with user_errors():
     )
     _headline(result.summary(), analysis.before, demand.has_qpv)
     st.caption(coverage_text.precision_note(len(counted), result.n_commune_level))
+    report_buttons(analysis, terr.reference, k)
     for note in coverage_text.method_notes(demand, params):
         st.caption(note)
-    report_buttons(analysis, terr.reference, k)
 
     tabs = st.tabs(["Carte", "Communes rurales hors de portée", "QPV", "Par département", "Par intercommunalité", "Où agir ensuite", "Et si…"])
     with tabs[0], st.spinner("Dessin de la carte…"):

@@ -10,8 +10,12 @@ from geodata.directory import directory_source
 from pages.common import download_on_click
 
 
+@st.fragment
 def report_buttons(analysis, reference, k: int) -> None:
-    """A territory chooser and the buttons « Rapport PDF » and « Carte PNG », with the page's current analysis and parameters."""
+    """A territory chooser and the buttons « Rapport PDF » and « Carte PNG », with the page's current analysis and parameters.
+
+    A fragment: choosing another territory reruns this block only, not the analysis and the map above and below it.
+    """
     choices = scopes(reference)
     with st.container(border=True):
         left, pdf_col, png_col = st.columns([4, 1, 1], vertical_alignment="bottom")
