@@ -263,17 +263,21 @@ def territory_figure(report, *, titled: bool = True) -> Figure:
         radius = coverage.params.rural_reach_m
         for (x, y), number in zip(xy, steps["etape"]):
             ax.add_patch(Circle((x, y), radius, facecolor="none", edgecolor="#000000", linewidth=0.8, linestyle=(0, (4, 3)), zorder=6))
-            ax.text(
-                x,
-                y,
+            # The number sits beside the proposed commune's point (a cross), not on it: a QPV there stays visible.
+            ax.plot([x], [y], linestyle="none", marker="+", markersize=6, markeredgewidth=1.2, color="#000000", zorder=9)
+            ax.annotate(
                 str(int(number)),
+                (x, y),
+                xytext=(8, 8),
+                textcoords="offset points",
                 ha="center",
                 va="center",
                 fontsize=7,
                 fontweight="bold",
                 zorder=10,
-                parse_math=False,
+                annotation_clip=True,
                 bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#ffffff", "edgecolor": "#000000", "linewidth": 1.0},
+                arrowprops={"arrowstyle": "-", "color": "#000000", "linewidth": 0.7, "shrinkA": 0, "shrinkB": 2},
             )
         handles.append(
             Line2D(
