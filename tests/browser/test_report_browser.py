@@ -34,17 +34,30 @@ def screen(browser):
     context.close()
 
 
+IDLE = (
+    "() => !document.querySelector('[data-stale=\"true\"]') && !document.body.innerText.includes('Calcul en cours')"
+    " && !document.body.innerText.includes('Dessin de la carte') && document.querySelector('iframe')"
+)
+
+
+def idle(screen) -> None:
+    """Wait until the script has finished running (no stale element, no spinner) and stays so for a second."""
+    for _ in range(3):
+        screen.wait_for_timeout(700)
+        screen.wait_for_function(IDLE, timeout=120_000)
+
+
 def test_report_pdf_from_the_page(screen, qpv_app_url):
     screen.goto(f"{qpv_app_url}/couverture")
     chooser = screen.get_by_role("combobox", name="Rapport pour les élus : territoire")
     chooser.wait_for(timeout=120_000)
+    idle(screen)  # the first run ends (map drawn) before the choice
     chooser.click()
     screen.keyboard.type("Tarn (81)")
     screen.get_by_role("option", name="Tarn (81)").click()
     button = screen.get_by_role("button", name="Rapport PDF")
-    # The choice reruns the block (a fragment); a click during that rerun would ask for the previous territory's file.
-    screen.get_by_text("Calcul en cours…").wait_for(state="hidden", timeout=60_000)
-    screen.wait_for_timeout(1500)
+    # The choice reruns the block (a fragment); a click before the new buttons arrive would fetch the previous territory's file.
+    idle(screen)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     screen.screenshot(path=str(SCREENSHOTS / "couverture.png"))
     with screen.expect_download(timeout=120_000) as download:
