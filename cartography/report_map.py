@@ -42,6 +42,14 @@ LABELS = {
     "hypothetical": "Site hypothétique",
     "step": "Où agir ensuite : n° d'étape et portée rurale",
 }
+#: Marker of each kind of point: shapes and fills that tell them apart without colour.
+MARKERS = {
+    "qpv_out": {"marker": "s", "markersize": 6, "markeredgewidth": 1.0, "color": "#000000", "markerfacecolor": "#c2255c"},
+    "qpv_uncertain": {"marker": "s", "markersize": 6, "markeredgewidth": 1.0, "color": "#000000", "markerfacecolor": "#ffffff"},
+    "qpv_reached": {"marker": "D", "markersize": 4, "markeredgewidth": 1.0, "color": "#555555", "markerfacecolor": "#ffffff"},
+    "actor": {"marker": "o", "markersize": 4, "markeredgewidth": 0.5, "markerfacecolor": "#1c3d5a", "markeredgecolor": "#ffffff"},
+    "hypothetical": {"marker": "^", "markersize": 7, "markeredgewidth": 1.2, "markerfacecolor": "#ffffff", "markeredgecolor": "#000000"},
+}
 #: Width of the figure (inches, an A4 page inside its margins) and the height of its parts.
 WIDTH_IN, MAP_WIDTH_IN, TITLE_IN, LEGEND_IN, CREDITS_IN = 7.4, 7.2, 0.55, 1.0, 0.32
 #: Height / width of the map frame, whatever the territory's shape (a long EPCI stays readable, a wide region fills the page).
@@ -93,6 +101,13 @@ def _hatched(ax, geoms, *, zorder: float, hatch: str, hatchcolor: str, **style) 
 
 def _outline(ax, geoms, *, linewidth: float, zorder: float, color: str = "#000000") -> None:
     _polygons(ax, geoms, facecolor="none", edgecolor=color, linewidth=linewidth, zorder=zorder)
+
+
+def _markers(ax, handles: list, xy: np.ndarray, label: str, *, zorder: float, **style) -> None:
+    """Points drawn with one marker style, and the legend entry that names them (drawn with the same style)."""
+    if len(xy):
+        ax.plot(xy[:, 0], xy[:, 1], linestyle="none", zorder=zorder, **style)
+    handles.append(Line2D([], [], linestyle="none", label=label, **style))
 
 
 def _scale_bar(ax, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
@@ -172,33 +187,16 @@ def territory_figure(report, *, titled: bool = True) -> Figure:
         q = coverage.qpv
         spots = shapely.get_coordinates(shapely.point_on_surface(demand.qpv_metric))
         _polygons(ax, demand.qpv_metric[report.qpv_mask], zorder=3, facecolor="#000000", edgecolor="#000000", linewidth=0.3)
-        for kind, key, marker in (
-            (OUT, "qpv_out", {"marker": "s", "color": "#000000", "markerfacecolor": "#c2255c"}),
-            (UNCERTAIN, "qpv_uncertain", {"marker": "s", "color": "#000000", "markerfacecolor": "#ffffff"}),
-            (REACHED, "qpv_reached", {"marker": "D", "color": "#555555", "markerfacecolor": "#ffffff"}),
-        ):
+        for kind, key in ((OUT, "qpv_out"), (UNCERTAIN, "qpv_uncertain"), (REACHED, "qpv_reached")):
             chosen = report.qpv_mask & (q["portee"] == kind).to_numpy()
-            size = 6 if kind != REACHED else 4
-            if chosen.any():  # out of reach on top: it is what the map is about
-                ax.plot(
-                    spots[chosen, 0],
-                    spots[chosen, 1],
-                    linestyle="none",
-                    markersize=size,
-                    markeredgewidth=1.0,
-                    zorder=7.2 if kind == OUT else 7,
-                    **marker,
-                )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    linestyle="none",
-                    markersize=size,
-                    markeredgewidth=1.0,
-                    label=f"{LABELS[key]} ({nf.integer(chosen.sum())})",
-                    **marker,
-                )
+            # Out of reach on top: it is what the map is about.
+            _markers(
+                ax,
+                handles,
+                spots[chosen],
+                f"{LABELS[key]} ({nf.integer(chosen.sum())})",
+                zorder=7.2 if kind == OUT else 7,
+                **MARKERS[key],
             )
 
     sites = analysis.sites
@@ -207,55 +205,9 @@ def territory_figure(report, *, titled: bool = True) -> Figure:
         if len(sites)
         else np.zeros(0, bool)
     )
-    actors = in_view & ~sites.hypothetical
-    ax.plot(
-        sites.xy[actors, 0],
-        sites.xy[actors, 1],
-        linestyle="none",
-        marker="o",
-        markersize=3.6,
-        markerfacecolor="#1c3d5a",
-        markeredgecolor="#ffffff",
-        markeredgewidth=0.5,
-        zorder=8,
-    )
-    handles.append(
-        Line2D(
-            [],
-            [],
-            linestyle="none",
-            marker="o",
-            markersize=4.5,
-            markerfacecolor="#1c3d5a",
-            markeredgecolor="#ffffff",
-            label=LABELS["actor"],
-        )
-    )
-    hyp = in_view & sites.hypothetical
-    if hyp.any():
-        ax.plot(
-            sites.xy[hyp, 0],
-            sites.xy[hyp, 1],
-            linestyle="none",
-            marker="^",
-            markersize=7,
-            markerfacecolor="#ffffff",
-            markeredgecolor="#000000",
-            markeredgewidth=1.2,
-            zorder=8,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="^",
-                markersize=7,
-                markerfacecolor="#ffffff",
-                markeredgecolor="#000000",
-                label=LABELS["hypothetical"],
-            )
-        )
+    for key, chosen in (("actor", in_view & ~sites.hypothetical), ("hypothetical", in_view & sites.hypothetical)):
+        if key == "actor" or chosen.any():
+            _markers(ax, handles, sites.xy[chosen], LABELS[key], zorder=8, **MARKERS[key])
 
     steps = report.steps
     if len(steps):

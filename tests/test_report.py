@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
 from pypdf import PdfReader
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -28,6 +27,7 @@ from geodata.directory import load_directory
 from geodata.errors import GeodataError
 from geodata.settings import get_settings
 from geodata.territory import load_territory
+from tests.test_coverage_page import fresh_caches  # noqa: F401 - the page's fixture (caches cleared around a test)
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE_ACTORS = Path(__file__).parent / "fixtures" / "hostile_actors.csv"
@@ -265,16 +265,8 @@ def test_hostile_names_cannot_break_the_report(territory):
 # -- the page ----------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def test_page_offers_the_report_and_builds_a_pdf_on_click(monkeypatch, fresh_caches, qpv_file):
+@pytest.mark.usefixtures("fresh_caches")
+def test_page_offers_the_report_and_builds_a_pdf_on_click(monkeypatch, qpv_file):
     monkeypatch.setenv("CSTI_QPV_FILE", str(qpv_file))
     built = {}
     original = MediaFileManager.add_deferred
