@@ -784,19 +784,23 @@ def _coverage_pairs(demand: Demand, coverage: Coverage) -> tuple[np.ndarray, np.
     return np.concatenate(cand), np.concatenate(item), r, qp, len(rural_items)
 
 
-def where_next(demand: Demand, coverage: Coverage, k: int) -> pd.DataFrame:
+def where_next(demand: Demand, coverage: Coverage, k: int, *, candidates: np.ndarray | None = None) -> pd.DataFrame:
     """Greedy maximal coverage: the ``k`` communes whose representative point would bring the most
     uncovered people within reach, one step after another.
 
     The score of a step is ``(1 - w) × rural inhabitants + w × QPV inhabitants`` newly within
     reach, with ``w = params.qpv_weight``. Candidates are every commune's representative point;
     ties go to the smallest INSEE code. Stops early when no candidate brings anyone.
+    ``candidates`` (boolean, one per commune of ``demand``) keeps the proposals inside a territory.
     Returns one row per step: the commune, its point, the gain of the step and the running totals.
     """
     if not isinstance(k, (int, np.integer)) or k < 0 or k > 200:
         raise GeodataError(f"Le nombre de sites à proposer {k!r} doit être un entier entre 0 et 200.")
     w = coverage.params.qpv_weight
     cand, item, rpop, qpop, n_rural = _coverage_pairs(demand, coverage)
+    if candidates is not None:
+        keep = np.asarray(candidates, dtype=bool)[cand]
+        cand, item = cand[keep], item[keep]
     weight = (1.0 - w) * rpop + w * qpop
     alive = np.ones(len(weight), dtype=bool)
     n_cand = len(demand.points)

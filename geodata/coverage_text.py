@@ -113,6 +113,38 @@ def headline_value(summary: dict, key: str) -> str:
     return nf.between(summary[f"{key}_min"], summary[f"{key}_max"])
 
 
+#: The headline figures, by group: (label, key of the summary, the total it is read against).
+HEADLINES = {
+    "rural": [
+        ("Communes rurales hors de portée", "communes_rurales_hors_portee", "communes_rurales"),
+        ("Habitants ruraux hors de portée", "population_rurale_hors_portee", "population_rurale"),
+        ("Part de la population rurale à portée", "part_population_rurale_a_portee", "population_rurale"),
+    ],
+    "qpv": [
+        ("QPV hors de portée", "qpv_hors_portee", "qpv"),
+        ("Habitants des QPV hors de portée", "population_qpv_hors_portee", "population_qpv"),
+        ("Part de la population des QPV à portée", "part_population_qpv_a_portee", "population_qpv"),
+    ],
+}
+
+
+def headline_figure(summary: dict, key: str, total: str) -> tuple[str, str]:
+    """One headline figure of :data:`HEADLINES` as shown (a range), and as the actors' own points give it.
+
+    A count of places reads against its total (« entre 40 et 52 / 1 953 »); a share reached runs from « every
+    uncertain place out of reach » to « every uncertain place reached ».
+    """
+    if key.startswith("part_"):
+        people = key.removeprefix("part_").replace("_a_portee", "_hors_portee")
+        whole = summary[total]
+        low, high = (nf.percent((whole - summary[f"{people}_{end}"]) / whole) if whole else nf.MISSING for end in ("max", "min"))
+        return nf.between(low, high, fmt=str), nf.percent(summary[key])
+    value = headline_value(summary, key)
+    if not key.startswith("population"):
+        value += f" / {nf.integer(summary[total])}"
+    return value, nf.integer(summary[key])
+
+
 def _score_help(params: Params) -> str:
     w = params.qpv_weight
     return (

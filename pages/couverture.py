@@ -12,6 +12,7 @@ from geodata import number_format as nf
 from geodata.actors import CIRCLES, FAMILIES, TYPES
 from geodata.errors import GeodataError
 from pages.common import coverage_directory, download_on_click, territory, territory_version, user_errors
+from pages.report_panel import report_buttons
 
 SITES_KEY = "couverture_sites"
 
@@ -59,11 +60,11 @@ def _params(terr, has_qpv: bool, any_zone: bool) -> tuple[cv.Params, int]:
         # Without the QPV layer, the QPV controls would do nothing: they are not shown.
         qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1) if has_qpv else cv.DEFAULT_QPV_REACH_KM
         definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
-        detour = st.slider("Facteur de détour", 1.0, 2.0, 1.0, 0.05, help=coverage_text.DETOUR_HELP)
+        detour = st.slider("Facteur de détour", 1.0, 2.0, cv.Params.detour_factor, 0.05, help=coverage_text.DETOUR_HELP)
         itinerant = st.toggle("Compter les offres itinérantes", value=any_zone, disabled=not any_zone, help=coverage_text.ITINERANT_HELP)
         k = st.number_input("Où agir ensuite : nombre de sites à proposer (K)", 1, 50, 10)
         weight = (
-            st.slider("Poids des QPV face au rural", 0.0, 1.0, 0.5, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV.")
+            st.slider("Poids des QPV face au rural", 0.0, 1.0, cv.Params.qpv_weight, 0.05, help="0 : seule la population rurale compte ; 1 : seule celle des QPV.")
             if has_qpv
             else 0.0
         )
@@ -93,34 +94,12 @@ def _add_sites(new: cv.Sites) -> None:
     st.session_state.setdefault(SITES_KEY, []).extend({"nom": n, "lon": float(x), "lat": float(y)} for n, x, y in zip(new.names, lon, lat))
 
 
-METRICS = {
-    "rural": [
-        ("Communes rurales hors de portée", "communes_rurales_hors_portee", "communes_rurales"),
-        ("Habitants ruraux hors de portée", "population_rurale_hors_portee", "population_rurale"),
-        ("Part de la population rurale à portée", "part_population_rurale_a_portee", "population_rurale"),
-    ],
-    "qpv": [
-        ("QPV hors de portée", "qpv_hors_portee", "qpv"),
-        ("Habitants des QPV hors de portée", "population_qpv_hors_portee", "population_qpv"),
-        ("Part de la population des QPV à portée", "part_population_qpv_a_portee", "population_qpv"),
-    ],
-}
-
-
 def _headline(summary: dict, before: dict | None, has_qpv: bool) -> None:
     """Headline figures as ranges (actors known only at their commune); with hypothetical sites, the change they bring as a delta."""
     for group in ["rural", "qpv"] if has_qpv else ["rural"]:
-        (_, communes_key, _), (_, people_key, _), _ = METRICS[group]
-        for col, (label, key, total) in zip(st.columns(3), METRICS[group]):
+        for col, (label, key, total) in zip(st.columns(3), coverage_text.HEADLINES[group]):
             share = key.startswith("part")
-            if share:
-                # The share reached runs from "every uncertain place out of reach" to "every uncertain place reached".
-                whole = summary[total]
-                low, high = (nf.percent((whole - summary[f"{people_key}_{end}"]) / whole) if whole else nf.MISSING for end in ("max", "min"))
-                value = nf.between(low, high, fmt=str)
-            else:
-                value = coverage_text.headline_value(summary, key) + (f" / {nf.integer(summary[total])}" if key == communes_key else "")
-            point = nf.percent(summary[key]) if share else nf.integer(summary[key])
+            value, point = coverage_text.headline_figure(summary, key, total)
             delta = None
             if before is not None and before[key] != summary[key]:
                 change = summary[key] - before[key]
@@ -190,6 +169,7 @@ with user_errors():
     )
     _headline(result.summary(), analysis.before, demand.has_qpv)
     st.caption(coverage_text.precision_note(len(counted), result.n_commune_level))
+    report_buttons(analysis, terr.reference, k)
     for note in coverage_text.method_notes(demand, params, result):
         st.caption(note)
 

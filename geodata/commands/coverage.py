@@ -10,7 +10,7 @@ from geodata.actors import CIRCLES, FAMILIES
 from geodata.directory import load_directory
 from geodata.errors import GeodataError
 from geodata.settings import get_settings
-from geodata.territory import load_territory
+from geodata.territory import Territory, load_territory
 from geodata.writers import write_bytes
 
 HELP = "Analyse de couverture (groupe G5) : communes rurales et QPV hors de portée, où agir ensuite ; export GeoJSON ou CSV."
@@ -29,6 +29,11 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--couche", default="toutes", choices=["toutes", *cv.LAYERS], help="couche à exporter (défaut : toutes, un fichier par couche)"
     )
+    add_analysis_arguments(parser)
+
+
+def add_analysis_arguments(parser) -> None:
+    """The analysis' parameters and layers, shared by every command that runs it (``coverage``, the report's ``rapport``)."""
     parser.add_argument("--cercles", type=_list, help=f"cercles comptés, séparés par des virgules (parmi {', '.join(map(str, CIRCLES))})")
     parser.add_argument("--types", type=_list, help="types de structure comptés, séparés par des virgules")
     parser.add_argument("--familles", type=_list, help=f"familles comptées, séparées par des virgules (parmi {', '.join(FAMILIES)})")
@@ -36,13 +41,15 @@ def add_arguments(parser) -> None:
         "--portee-rurale", type=float, default=cv.DEFAULT_RURAL_REACH_KM, help="portée pour les communes rurales, km (défaut %(default)s)"
     )
     parser.add_argument("--portee-qpv", type=float, default=cv.DEFAULT_QPV_REACH_KM, help="portée pour les QPV, km (défaut %(default)s)")
-    parser.add_argument("--rural", default="densite", choices=sorted(rural.DEFINITIONS), help="définition du rural (défaut %(default)s)")
-    parser.add_argument("--detour", type=float, default=1.0, help="facteur de détour appliqué au vol d'oiseau (1 à 3, défaut 1)")
+    parser.add_argument("--rural", default=cv.Params.rural_definition, choices=sorted(rural.DEFINITIONS), help="définition du rural (défaut %(default)s)")
+    parser.add_argument(
+        "--detour", type=float, default=cv.Params.detour_factor, help="facteur de détour appliqué au vol d'oiseau (1 à 3, défaut %(default)s)"
+    )
     parser.add_argument("-k", type=int, default=10, help="nombre de sites proposés par « où agir ensuite » (défaut %(default)s)")
     parser.add_argument(
         "--poids-qpv",
         type=float,
-        default=0.5,
+        default=cv.Params.qpv_weight,
         help="poids de la population des QPV face à la population rurale, 0 à 1 (défaut %(default)s)",
     )
     parser.add_argument(
@@ -67,11 +74,8 @@ def _pct(value: float) -> str:
     return number_format.percent(value)
 
 
-def run(args) -> int:
-    output = Path(args.output)
-    fmt = FORMATS.get(output.suffix.lower())
-    if fmt is None:
-        raise GeodataError(f"Extension de sortie {output.suffix!r} inconnue pour {str(output)!r} : utilisez .geojson ou .csv.")
+def analysis_from_args(args) -> tuple[Territory, cv.Analysis]:
+    """The territory and the coverage analysis that the arguments of :func:`add_analysis_arguments` ask for."""
     params = cv.Params(
         rural_reach_km=args.portee_rurale,
         qpv_reach_km=args.portee_qpv,
@@ -91,7 +95,16 @@ def run(args) -> int:
     hypothetical = cv.Sites.empty()
     for text in args.site:
         hypothetical = hypothetical + cv.parse_site(text, demand)
-    analysis = cv.analyse(demand, load_directory(settings=settings, reference=terr.reference), params, hypothetical=hypothetical, k=args.k)
+    return terr, cv.analyse(demand, load_directory(settings=settings, territory=terr), params, hypothetical=hypothetical, k=args.k)
+
+
+def run(args) -> int:
+    output = Path(args.output)
+    fmt = FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise GeodataError(f"Extension de sortie {output.suffix!r} inconnue pour {str(output)!r} : utilisez .geojson ou .csv.")
+    _, analysis = analysis_from_args(args)
+    demand, params, hypothetical = analysis.demand, analysis.params, analysis.hypothetical
     layers = analysis.layers
     if args.couche != "toutes" and args.couche not in layers:
         why = demand.qpv_missing or "couche absente"
