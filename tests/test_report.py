@@ -243,7 +243,7 @@ def test_hostile_names_cannot_break_the_report(territory):
         communes=demand.communes.assign(nom=HOSTILE, nom_epci=HOSTILE),
         qpv=demand.qpv.assign(nom_qp=HOSTILE, communes=HOSTILE),
         departements=demand.departements.assign(nom=HOSTILE),
-        _intervals={},
+        _derived={},
     )
     hostile_ref = dataclasses.replace(ref, departements=ref.departements.assign(nom=HOSTILE), epci=ref.epci.assign(nom=HOSTILE))
     actors = load_directory(settings=get_settings({"CSTI_ACTORS_FILE": str(HOSTILE_ACTORS)}), territory=territory)
