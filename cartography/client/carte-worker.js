@@ -15,10 +15,12 @@
 
   // ---- Decoding ---------------------------------------------------------------------------------------
 
-  function readVarints(bytes, pos, count, out) {
+  function readVarints(bytes, pos, count, out) {  // values below 2**31 (coordinates and indices)
     for (var j = 0; j < count; j++) {
-      var v = 0, shift = 0, b;
-      do { b = bytes[pos++]; v += (b & 127) * Math.pow(2, shift); shift += 7; } while (b & 128);
+      var b = bytes[pos++];
+      if (b < 128) { out[j] = b; continue; }
+      var v = b & 127, shift = 7;
+      do { b = bytes[pos++]; v |= (b & 127) << shift; shift += 7; } while (b & 128);
       out[j] = v;
     }
     return pos;
@@ -44,7 +46,7 @@
         var values = new Int32Array(count);
         readVarints(bytes, pos, count, values);
         if (kind === 'zdelta') {
-          for (var k = 0, acc = 0; k < count; k++) { var z = values[k]; acc += (z & 1) ? -((z + 1) / 2) : z / 2; values[k] = acc; }
+          for (var k = 0, acc = 0; k < count; k++) { var z = values[k]; acc += (z >>> 1) ^ -(z & 1); values[k] = acc; }
         }
         out[key] = values;
       }
@@ -66,8 +68,9 @@
 
   // ---- The engine: filters with counts, search, clusters -----------------------------------------------
 
+  var FINE_ZOOM = 16;  // clusters down to this zoom; beyond it every actor is drawn
+
   function Engine(cols, meta) {
-    cols.s = cols.u = cols.i = null;  // summaries, links and ids are the page's business
     this.cols = cols;
     this.meta = meta;
     var n = cols.lat.length, k = 1 / meta.scale;
@@ -78,9 +81,19 @@
     this.hay = null;       // normalised names, joined by \u0000, and where each starts
     this.hayStart = null;
     this.communeHay = null;
-    this.index = null;
+    this.coarseZoom = Math.max(0, Math.min(FINE_ZOOM, Math.floor(meta.zoom || 0)));
+    this.coarse = this.fine = this.sel = null;
     this.gen = 0;
   }
+
+  /** What the page needs, cut here (decoding UTF-8 costs more than copying the strings to the page). */
+  Engine.prototype.pageData = function () {
+    var c = this.cols, out = {lat: this.lat, lon: this.lon};
+    ['t', 'f', 'd', 'c', 'h'].forEach(function (key) { out[key] = c[key]; });
+    ['n', 'i', 's', 'u', 'communes'].forEach(function (key) { out[key] = {text: c[key].text, offsets: c[key].offsets}; });
+    c.s = c.u = c.i = null;  // summaries, links and ids are the page's business from now on
+    return out;
+  };
 
   Engine.prototype.ensureHay = function () {
     if (this.hay) { return; }
@@ -172,22 +185,36 @@
     return {sel: sel, counts: {t: ct, f: cf, d: cd, h: ch}};
   };
 
-  /** The clustering index of the selection; points are read from the typed arrays, no object per actor is kept. */
-  Engine.prototype.load = function (sel) {
-    var lat = this.lat, lon = this.lon;
+  function clusterIndex(lat, lon, sel, maxZoom) {
+    // supercluster reads points[i].geometry.coordinates once while indexing and returns points[i] for a single
+    // actor: a proxy makes those objects when asked, so no object per actor is kept.
     var points = new Proxy([], {get: function (target, key) {
       if (key === 'length') { return sel.length; }
       var j = +key;
       if (j >= 0 && j < sel.length) { return {geometry: {coordinates: [lon[sel[j]], lat[sel[j]]]}, id: sel[j]}; }
       return target[key];
     }});
-    this.index = new Supercluster({radius: 60, maxZoom: 16, minPoints: 2}).load(points);
+    return new Supercluster({radius: 60, maxZoom: maxZoom, minPoints: 2}).load(points);
+  }
+
+  /** The clustering of the selection: a coarse index up to the first view's zoom, quick to build, serves that
+   * zoom and the ones below; the full index (to zoom 16) is built after the first answers, or when first needed. */
+  Engine.prototype.load = function (sel) {
+    this.sel = sel;
+    this.coarse = clusterIndex(this.lat, this.lon, sel, this.coarseZoom);
+    this.fine = this.coarseZoom >= FINE_ZOOM ? this.coarse : null;
     this.gen += 1;
+  };
+
+  Engine.prototype.indexFor = function (zoom) {
+    if (zoom <= this.coarseZoom) { return this.coarse; }
+    if (!this.fine) { this.fine = clusterIndex(this.lat, this.lon, this.sel, FINE_ZOOM); }
+    return this.fine;
   };
 
   /** Clusters as [lon, lat, count, id] and single actors of a view. */
   Engine.prototype.clusters = function (bbox, zoom) {
-    var items = this.index.getClusters(bbox, zoom), clusters = [], points = [];
+    var items = this.indexFor(zoom).getClusters(bbox, zoom), clusters = [], points = [];
     for (var j = 0; j < items.length; j++) {
       var it = items[j];
       if (it.properties && it.properties.cluster) {
@@ -227,10 +254,10 @@
         reply({type: 'filtered', seq: d.seq, gen: engine.gen, sel: copy, counts: r.counts}, [copy.buffer]);
       } else if (d.type === 'clusters') {
         var c = engine.clusters(d.bbox, d.zoom);
-        reply({type: 'clusters', seq: d.seq, gen: c.gen, clusters: c.clusters, points: c.points}, [c.clusters.buffer, c.points.buffer]);
+        reply({type: 'clusters', seq: d.seq, gen: c.gen, zoom: d.zoom, clusters: c.clusters, points: c.points}, [c.clusters.buffer, c.points.buffer]);
       } else if (d.type === 'expand') {
         var z = -1;
-        try { z = engine.index.getClusterExpansionZoom(d.id); } catch (err) { /* an index rebuilt since: ignore */ }
+        if (d.gen === engine.gen) { z = engine.indexFor(d.zoom).getClusterExpansionZoom(d.id); }
         reply({type: 'expand', seq: d.seq, zoom: z});
       } else if (d.type === 'suggest') {
         reply({type: 'suggest', seq: d.seq, q: d.q, items: d.q ? engine.suggest(d.q, d.limit || 5) : []});
@@ -239,26 +266,28 @@
         reply({type: 'ranks', rank: rank}, [rank.buffer]);
       }
     }
+    function later() {  // once the queue is empty, the full index, so that zooming in finds it ready
+      setTimeout(function () { if (engine && engine.sel && !engine.fine) { engine.indexFor(FINE_ZOOM); } }, 0);
+    }
     return function (msg) {
       if (msg.type === 'init') {
         inflate(msg.z).then(function (buffer) {
           engine = new Engine(decode(buffer), msg.meta);
-          reply({type: 'data', buffer: buffer}, [buffer]);  // the page decodes its own copy of the texts from it
+          reply({type: 'data', cols: engine.pageData()});
           queue.forEach(run);
           queue = null;
+          later();
         }, function (err) { reply({type: 'error', message: String(err)}); });
-      } else if (queue) { queue.push(msg); } else { run(msg); }
+      } else if (queue) { queue.push(msg); } else { run(msg); later(); }
     };
   }
 
   var api = {decode: decode, inflate: inflate, norm: norm, handler: handler, TextColumn: TextColumn};
 
-  if (typeof window === 'undefined' && typeof importScripts === 'function') {  // a worker
+  if (typeof window === 'undefined' && typeof importScripts === 'function') {  // a worker: ?supercluster=URL of the index
+    importScripts(new URLSearchParams(scope.location.search).get('supercluster'));
     var handle = handler(function (message, transfer) { scope.postMessage(message, transfer || []); });
-    scope.onmessage = function (e) {
-      if (e.data.type === 'init' && typeof Supercluster === 'undefined') { importScripts(e.data.supercluster); }
-      handle(e.data);
-    };
+    scope.onmessage = function (e) { handle(e.data); };
   } else {
     scope.cstiEngine = api;
   }

@@ -111,6 +111,20 @@
   // by the engine (a Web Worker) which sends the page the decompressed bytes: the page then cuts its own texts.
   var D = JSON.parse(dataBlock.textContent), cfg = D.cfg, N = D.count;
   var C = null, LAT = null, LON = null, PLACES = [], nameRank = null, byRank = null;
+
+  // The engine starts first: its file and supercluster load while this page builds its map.
+  var engineScript = document.getElementById('csti-engine');
+  var superclusterUrl = new URL(engineScript.getAttribute('data-supercluster'), document.baseURI).href;
+  var engine = null, sentBeforeData = [], handlers = {};
+  var seq = {filter: 0, clusters: 0, suggest: 0, expand: 0};
+  try {
+    engine = new Worker(engineScript.src + (engineScript.src.indexOf('?') < 0 ? '?' : '&') + 'supercluster=' + encodeURIComponent(superclusterUrl));
+    engine.onmessage = function (e) { onEngine(e.data); };
+    engine.onerror = function (e) { if (sentBeforeData) { e.preventDefault(); fallBack(); } };
+  } catch (err) {
+    engine = null;
+    fallBack();
+  }
   var ready = false;  // the texts are in (C), so the cards, the list and the CSV can run
 
   function name(i) { return C.n.get(i); }
@@ -221,9 +235,6 @@
 
   // ---- The engine: a Web Worker decodes, filters and clusters; the page asks and draws ---------------------
 
-  var engineScript = document.getElementById('csti-engine');
-  var engine = null, sentBeforeData = [], handlers = {};
-  var seq = {filter: 0, clusters: 0, suggest: 0, expand: 0};
 
   function onEngine(msg) { if (handlers[msg.type]) { handlers[msg.type](msg); } }
 
@@ -238,7 +249,7 @@
     };
     if (typeof Supercluster !== 'undefined') { start(); } else {
       var s = document.createElement('script');
-      s.src = engineScript.getAttribute('data-supercluster');
+      s.src = superclusterUrl;
       s.onload = start;
       document.head.appendChild(s);
     }
@@ -257,14 +268,6 @@
     engine.postMessage(msg);
   }
 
-  try {
-    engine = new Worker(engineScript.src);
-    engine.onmessage = function (e) { onEngine(e.data); };
-    engine.onerror = function (e) { if (sentBeforeData) { e.preventDefault(); fallBack(); } };
-  } catch (err) {
-    engine = null;
-    fallBack();
-  }
 
   var sel = new Int32Array(0), counts = null, gen = 0, filtered = [];
 
@@ -331,13 +334,13 @@
     map.setView([c[1], c[0]], Math.max(Math.min(msg.zoom, map.getMaxZoom()), map.getZoom() + 1));
   };
 
-  function clusterMarker(lon, lat, n, id) {
+  function clusterMarker(lon, lat, n, id, builtGen, builtZoom) {
     var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
     var body = el('span', null, int(n));
     var m = L.marker([lat, lon], {icon: L.divIcon({className: 'csti-cluster', html: body, iconSize: [size, size]}), keyboard: true});
     function expand() {
       expanding[++seq.expand] = [lon, lat];
-      send({type: 'expand', seq: seq.expand, id: id});
+      send({type: 'expand', seq: seq.expand, id: id, gen: builtGen, zoom: builtZoom});
     }
     m.on('click', expand);
     m.on('add', function () {
@@ -363,8 +366,8 @@
     var next = {}, c = msg.clusters, p = msg.points, key, m;
     markerOf = {};
     for (var j = 0; j < c.length; j += 4) {
-      key = 'c' + msg.gen + ':' + c[j + 3];
-      m = shown[key] || clusterMarker(c[j], c[j + 1], c[j + 2], c[j + 3]);
+      key = 'c' + msg.gen + ':' + msg.zoom + ':' + c[j + 3];
+      m = shown[key] || clusterMarker(c[j], c[j + 1], c[j + 2], c[j + 3], msg.gen, msg.zoom);
       next[key] = m;
     }
     for (var q = 0; q < p.length; q++) {
@@ -889,12 +892,11 @@
   var TOO_OLD = 'Acteurs non affichés : navigateur trop ancien (il faut Chrome 80, Firefox 113, Safari 16.4 ou plus récent).';
 
   handlers.data = function (msg) {
-    C = window.cstiEngine.decode(msg.buffer);
-    LAT = new Float64Array(N);
-    LON = new Float64Array(N);
-    var k = 1 / D.scale;
-    for (var p = 0; p < N; p++) { LAT[p] = C.lat[p] * k; LON[p] = C.lon[p] * k; }
-    C.lat = C.lon = null;
+    var TextColumn = window.cstiEngine.TextColumn;
+    C = msg.cols;
+    ['n', 'i', 's', 'u', 'communes'].forEach(function (key) { C[key] = new TextColumn(C[key].text, C[key].offsets); });
+    LAT = C.lat;
+    LON = C.lon;
     ready = true;
     sentBeforeData = null;
     var wanted = initial.get('acteur');
@@ -919,8 +921,8 @@
   }
 
   $('csti-count').textContent = 'Chargement des acteurs…';
-  send({type: 'init', z: D.z, supercluster: new URL(engineScript.getAttribute('data-supercluster'), document.baseURI).href,
-        meta: {scale: D.scale, types: D.types, families: D.families, depts: D.depts, themes: D.themes, combos: D.combos}});
+  send({type: 'init', z: D.z, meta: {scale: D.scale, types: D.types, families: D.families, depts: D.depts, themes: D.themes, combos: D.combos,
+                                     zoom: map.getZoom()}});
   applyFilters();
   send({type: 'ranks'});
   syncFilterInputs();
