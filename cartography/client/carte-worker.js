@@ -252,7 +252,9 @@
         var r = engine.filter(d.state);
         var copy = r.sel.slice();  // the index keeps reading its own selection
         reply({type: 'filtered', seq: d.seq, gen: engine.gen, sel: copy, counts: r.counts}, [copy.buffer]);
-      } else if (d.type === 'clusters') {
+        if (d.view) { d = d.view; d.type = 'clusters'; }  // and the clusters of the page's view, without a round trip
+      }
+      if (d.type === 'clusters') {
         var c = engine.clusters(d.bbox, d.zoom);
         reply({type: 'clusters', seq: d.seq, gen: c.gen, zoom: d.zoom, clusters: c.clusters, points: c.points}, [c.clusters.buffer, c.points.buffer]);
       } else if (d.type === 'expand') {
@@ -290,5 +292,14 @@
     scope.onmessage = function (e) { handle(e.data); };
   } else {
     scope.cstiEngine = api;
+    // Loaded by the map page (in its head, before the data): the worker starts now, while the page is parsed.
+    var me = document.currentScript;
+    if (me && me.id === 'csti-engine') {
+      api.superclusterUrl = new URL(me.getAttribute('data-supercluster'), document.baseURI).href;
+      try {
+        api.worker = new Worker(me.src + (me.src.indexOf('?') < 0 ? '?' : '&') + 'supercluster=' + encodeURIComponent(api.superclusterUrl));
+        api.worker.onerror = function () { api.workerFailed = true; };
+      } catch (err) { api.workerFailed = true; }
+    }
   }
 })(this);

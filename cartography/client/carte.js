@@ -112,17 +112,14 @@
   var D = JSON.parse(dataBlock.textContent), cfg = D.cfg, N = D.count;
   var C = null, LAT = null, LON = null, PLACES = [], nameRank = null, byRank = null;
 
-  // The engine starts first: its file and supercluster load while this page builds its map.
-  var engineScript = document.getElementById('csti-engine');
-  var superclusterUrl = new URL(engineScript.getAttribute('data-supercluster'), document.baseURI).href;
-  var engine = null, sentBeforeData = [], handlers = {};
+  // The engine's worker was started by carte-worker.js in the page's head; without one, the engine runs here.
+  var superclusterUrl = window.cstiEngine.superclusterUrl;
+  var engine = window.cstiEngine.worker || null, sentBeforeData = [], handlers = {};
   var seq = {filter: 0, clusters: 0, suggest: 0, expand: 0};
-  try {
-    engine = new Worker(engineScript.src + (engineScript.src.indexOf('?') < 0 ? '?' : '&') + 'supercluster=' + encodeURIComponent(superclusterUrl));
+  if (engine && !window.cstiEngine.workerFailed) {
     engine.onmessage = function (e) { onEngine(e.data); };
     engine.onerror = function (e) { if (sentBeforeData) { e.preventDefault(); fallBack(); } };
-  } catch (err) {
-    engine = null;
+  } else {
     fallBack();
   }
   var ready = false;  // the texts are in (C), so the cards, the list and the CSV can run
@@ -274,16 +271,17 @@
   /** Asks the engine for the selection of the current filters; then (optional) runs after it is drawn. */
   function applyFilters(then) {
     if (then) { filtered.push(then); }
-    send({type: 'filter', seq: ++seq.filter, state: {q: state.q, types: state.types, fams: state.fams, dep: state.dep, theme: state.theme}});
+    var v = view();
+    v.seq = ++seq.clusters;
+    send({type: 'filter', seq: ++seq.filter, state: {q: state.q, types: state.types, fams: state.fams, dep: state.dep, theme: state.theme}, view: v});
   }
 
   handlers.filtered = function (msg) {
     if (msg.seq !== seq.filter) { return; }  // a newer filter is on its way
     sel = msg.sel;
     counts = msg.counts;
-    gen = msg.gen;
+    gen = msg.gen;  // the engine sends the clusters of the view next
     renderFilterCounts();
-    draw();
     writeState();
     var todo = filtered;
     filtered = [];
@@ -354,15 +352,21 @@
     return m;
   }
 
-  function draw() {
-    if (!ready || !gen) { return; }
-    var b = map.getBounds(), z = Math.floor(map.getZoom());
-    var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
-    send({type: 'clusters', seq: ++seq.clusters, bbox: [west, Math.max(-85, b.getSouth()), east, Math.min(85, b.getNorth())], zoom: z});
+  function view() {
+    var b = map.getBounds(), west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
+    return {bbox: [west, Math.max(-85, b.getSouth()), east, Math.min(85, b.getNorth())], zoom: Math.floor(map.getZoom())};
   }
 
+  function draw() {
+    if (!ready || !gen) { return; }
+    var v = view();
+    send({type: 'clusters', seq: ++seq.clusters, bbox: v.bbox, zoom: v.zoom});
+  }
+
+  var ranksAsked = false;
+
   handlers.clusters = function (msg) {
-    if (msg.seq !== seq.clusters || msg.gen !== gen) { return; }  // the view or the selection changed since
+    if (!ready || msg.seq !== seq.clusters || msg.gen !== gen) { return; }  // the view or the selection changed since
     var next = {}, c = msg.clusters, p = msg.points, key, m;
     markerOf = {};
     for (var j = 0; j < c.length; j += 4) {
@@ -379,6 +383,7 @@
     for (key in shown) { if (!next[key]) { drawn.removeLayer(shown[key]); } }
     for (key in next) { if (!shown[key]) { drawn.addLayer(next[key]); } }
     shown = next;
+    if (!ranksAsked) { ranksAsked = true; send({type: 'ranks'}); }  // the list's order, once the first markers are drawn
     mapEl.setAttribute('data-csti-total', String(N));
     mapEl.setAttribute('data-csti-shown', String(sel.length));
     renderStatus();
@@ -924,7 +929,6 @@
   send({type: 'init', z: D.z, meta: {scale: D.scale, types: D.types, families: D.families, depts: D.depts, themes: D.themes, combos: D.combos,
                                      zoom: map.getZoom()}});
   applyFilters();
-  send({type: 'ranks'});
   syncFilterInputs();
   window.cstiEngine.inflate(D.g).then(function (buffer) {
     var geo = JSON.parse(new TextDecoder('utf-8').decode(buffer));
