@@ -1,13 +1,14 @@
 """The public map of actors: one client (``cartography/client/``) fed with a compact payload, for the app and the static site.
 
 Folium's one ``Marker`` per actor writes ~1 KB of JavaScript per actor and escapes nothing. Here the
-actors travel once as packed columns (coordinates as integers of 1e-5 degree, types, families and
-departments as indices, all written as fixed-width base-64 digits; every distinct string once in a
-table, sent gzip-compressed and base-64 encoded, inflated in the browser by the native
-``DecompressionStream``) inside a JSON data block that the browser never executes. The client
-(``carte.html``, ``carte.js``, ``carte.css``: real files) indexes the points with ``supercluster``
-and draws only the clusters and markers in view; search, filters, list, cards and CSV run in the
-browser, every data text set with ``textContent``.
+actors travel once, in spatial order (neighbours on the map are neighbours in the data), as one binary
+block (:func:`binary_payload`): coordinates as varints of their differences in 1e-5 degree, categories
+as small codes (type, family and themes together as one code into a table of the distinct triples),
+names, summaries, links and ids as their texts in actor order. The block is gzip-compressed and base-64
+encoded inside a JSON data block the browser never executes. The client (``carte.html``, ``carte.js``,
+``carte.css``) hands it to its engine, ``carte-worker.js``, a Web Worker that inflates it with the native
+``DecompressionStream``, filters, searches and clusters with ``supercluster`` off the page; the page
+draws only the clusters and markers in view, every data text set with ``textContent``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from pathlib import Path
 
 import folium
@@ -36,9 +38,10 @@ COORD_SCALE = 100_000
 COMMUNES_MIN_ZOOM = 10
 #: Where the map runs: inside the app's Carte page (state in the page's query string) or as the static site (state in the hash).
 MODES = ("app", "site")
-#: gzip level of the embedded string table: at 50,000 distinct names, 5 is within 6 % of level 6's size
-#: in 60 % of its time, and within 20 % of level 9's size in a fifth of its time.
-GZIP_LEVEL = 5
+#: gzip level of the embedded blocks: at 50,000 actors with distinct names, level 6 with the "filtered" strategy
+#: (fewer string matches, more Huffman coding: suits varint columns) is 3 % smaller than level 5 and within 1 %
+#: of level 9's size in a third of its time.
+GZIP_LEVEL = 6
 
 
 def js_json(value) -> str:
@@ -150,10 +153,10 @@ def read_binary_payload(blob: bytes) -> dict:
     return out
 
 
-def gzipped_json(value) -> str:
-    """``value`` as JSON, gzip-compressed, in base 64 (inflated in the browser by ``DecompressionStream``)."""
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return base64.b64encode(gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
+def gzipped(data: bytes) -> str:
+    """``data`` gzip-compressed (no timestamp: the same page for the same data), in base 64 (inflated by ``DecompressionStream``)."""
+    z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31, 8, zlib.Z_FILTERED)
+    return base64.b64encode(z.compress(data) + z.flush()).decode("ascii")
 
 
 def _clean(value) -> str:
@@ -197,26 +200,36 @@ def _theme_key(text: str) -> str:
     return normalize(text)
 
 
-def _spread_bits(v: np.ndarray) -> np.ndarray:
-    v = v.astype(np.uint64) & np.uint64(0xFFFF)
-    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
-        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-    return v
+def hilbert_keys(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Position of each (x, y) of a ``2**bits`` grid along a Hilbert curve (vectorised ``xy2d``)."""
+    x, y = x.astype(np.int64).copy(), y.astype(np.int64).copy()
+    n, d = 1 << bits, np.zeros(len(x), dtype=np.int64)
+    s = n >> 1
+    while s > 0:
+        rx, ry = (x & s) > 0, (y & s) > 0
+        d += s * s * ((3 * rx.astype(np.int64)) ^ ry.astype(np.int64))
+        flip = ~ry & rx
+        x[flip], y[flip] = n - 1 - x[flip], n - 1 - y[flip]
+        swap = ~ry
+        x[swap], y[swap] = y[swap], x[swap].copy()
+        s >>= 1
+    return d
 
 
 def spatial_order(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Positions sorted along a Z-order curve: neighbours on the map are mostly neighbours in the payload.
+    """Positions sorted along a Hilbert curve: neighbours on the map are neighbours in the payload.
 
-    Coordinate differences stay small (a few bytes each once coded), and so do the commune codes
-    and repeated words of names and summaries, which the compressor then finds close together.
+    Coordinate differences stay small (a few bytes each once coded), and so do the commune codes;
+    repeated words of names and summaries are found close together by the compressor.
     """
     if len(xs) == 0:
         return np.array([], dtype=np.int64)
+
     def grid(v):
         lo, hi = int(v.min()), int(v.max())
         return ((v - lo) * (0xFFFF / max(hi - lo, 1))).astype(np.int64)
-    key = _spread_bits(grid(xs)) | (_spread_bits(grid(ys)) << np.uint64(1))
-    return np.argsort(key, kind="stable")
+
+    return np.argsort(hilbert_keys(grid(xs), grid(ys)), kind="stable")
 
 
 def actor_payload(actors: gpd.GeoDataFrame) -> dict:
@@ -310,8 +323,23 @@ def actor_payload(actors: gpd.GeoDataFrame) -> dict:
 
 
 #: How each column travels (see :func:`binary_payload`); the client reads the same names.
-_LAYOUT = (("lat", "zdelta"), ("lon", "zdelta"), ("t", "varint"), ("f", "varint"), ("d", "varint"), ("c", "zdelta"), ("h", "varint"),
-           ("n", "text"), ("i", "text"), ("s", "text"), ("u", "text"))
+_LAYOUT = (("lat", "zdelta"), ("lon", "zdelta"), ("d", "varint"), ("c", "zdelta"), ("n", "text"), ("i", "text"), ("s", "text"), ("u", "text"))
+
+
+def _kinds(cols: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Type, family and themes of each actor as one code into a table of the distinct triples, the most frequent first.
+
+    The three go together (a type mostly has its family and its themes), so one small code per actor
+    compresses better than three; the client expands them back (``kt``/``kf``/``kh``: the table's columns).
+    """
+    t, f, h = (np.asarray(cols[k], dtype=np.int64) for k in ("t", "f", "h"))
+    if t.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    triples, inverse, counts = np.unique(np.stack([t, f, h], axis=1), axis=0, return_inverse=True, return_counts=True)
+    by_count = np.argsort(-counts, kind="stable")
+    rank = np.empty_like(by_count)
+    rank[by_count] = np.arange(len(by_count))
+    return rank[inverse.reshape(-1)], triples[by_count]
 
 
 def embedded_payload(payload: dict) -> dict:
@@ -322,14 +350,19 @@ def embedded_payload(payload: dict) -> dict:
     """
     out = {k: v for k, v in payload.items() if k not in ("columns", "order", "communes")}
     cols = payload["columns"]
-    blob = binary_payload([*((key, kind, cols[key]) for key, kind in _LAYOUT), ("communes", "text", payload["communes"])])
-    out["z"] = base64.b64encode(gzip.compress(blob, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
+    kinds, table = _kinds(cols)
+    blob = binary_payload([("k", "varint", kinds), ("kt", "varint", table[:, 0]), ("kf", "varint", table[:, 1]), ("kh", "varint", table[:, 2]),
+                           *((key, kind, cols[key]) for key, kind in _LAYOUT), ("communes", "text", payload["communes"])])
+    out["z"] = gzipped(blob)
     return out
 
 
 def embedded_columns(z: str) -> dict:
-    """Inverse of the ``z`` field of :func:`embedded_payload`: ``{key: list}`` (for tests and tools)."""
-    return read_binary_payload(gzip.decompress(base64.b64decode(z)))
+    """Inverse of the ``z`` field of :func:`embedded_payload`: ``{key: list}``, ``t``/``f``/``h`` expanded (for tests and tools)."""
+    cols = read_binary_payload(gzip.decompress(base64.b64decode(z)))
+    for key in ("t", "f", "h"):
+        cols[key] = [cols[f"k{key}"][k] for k in cols["k"]]
+    return cols
 
 
 def embedded_strings(z: str) -> list[str]:
@@ -404,13 +437,24 @@ def client_config(
 
 
 def page_payload(actors: gpd.GeoDataFrame, departements=None, *, places: list | None = None, config: dict) -> dict:
-    """Everything the client reads: the actors (see :func:`actor_payload`), places and outlines gzipped in ``g``, the config."""
+    """Everything the client reads: the actors (see :func:`actor_payload`), places and outlines in ``g``, the config.
+
+    ``g`` is a gzipped :func:`binary_payload` too: the places' names (``pn``), postcodes (``pc``) and points
+    (``plat``/``plon``, 1e-5 degree), in the order of :func:`places_payload`, and the outlines' GeoJSON (``outlines``).
+    """
     payload = embedded_payload(actor_payload(actors))
     names = {}
     if departements is not None and "nom" in departements:
         names = dict(zip(departements["code_departement"].astype(str), departements["nom"].astype(str)))
     payload["deptNames"] = {c: names[c] for c in payload["depts"] if c in names}
-    payload["g"] = gzipped_json({"places": places or [], "outlines": _outlines(departements)})
+    places = places or []
+    payload["g"] = gzipped(binary_payload([
+        ("pn", "text", [p[0] for p in places]),
+        ("pc", "text", [p[1] for p in places]),
+        ("plat", "zdelta", np.round(np.array([p[2] for p in places], dtype=float) * COORD_SCALE).astype(np.int64)),
+        ("plon", "zdelta", np.round(np.array([p[3] for p in places], dtype=float) * COORD_SCALE).astype(np.int64)),
+        ("outlines", "text", [json.dumps(_outlines(departements), ensure_ascii=False, separators=(",", ":"))]),
+    ]))
     payload["cfg"] = config
     return payload
 

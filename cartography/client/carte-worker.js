@@ -52,6 +52,12 @@
       }
       pos = end;
     });
+    // Type, family and themes travel as one code into a table of the distinct triples: expanded here.
+    if (out.k) { ['t', 'f', 'h'].forEach(function (key) {
+      var table = out['k' + key], col = new Int32Array(out.k.length);
+      for (var i = 0; i < col.length; i++) { col[i] = table[out.k[i]]; }
+      out[key] = col;
+    }); }
     return out;
   }
 

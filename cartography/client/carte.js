@@ -930,10 +930,13 @@
                                      zoom: map.getZoom()}});
   applyFilters();
   syncFilterInputs();
-  window.cstiEngine.inflate(D.g).then(function (buffer) {
-    var geo = JSON.parse(new TextDecoder('utf-8').decode(buffer));
-    PLACES = geo.places.map(function (pl) { return {name: pl[0], cps: pl[1] ? pl[1].split(' ') : [], lat: pl[2], lon: pl[3], key: norm(pl[0])}; });
-    L.geoJSON(geo.outlines, {interactive: false, style: cfg.outline}).addTo(map);
+  window.cstiEngine.inflate(D.g).then(function (buffer) {  // the places of the search box and the outlines
+    var g = window.cstiEngine.decode(buffer), k = 1 / D.scale;
+    for (var j = 0; j < g.pn.length; j++) {
+      var pname = g.pn.get(j), cps = g.pc.get(j);
+      PLACES.push({name: pname, cps: cps ? cps.split(' ') : [], lat: g.plat[j] * k, lon: g.plon[j] * k, key: norm(pname)});
+    }
+    L.geoJSON(JSON.parse(g.outlines.get(0)), {interactive: false, style: cfg.outline}).addTo(map);
     placesIn = true;
     if (gen && ready) { document.documentElement.setAttribute('data-csti-ready', '1'); }
     communeOutlines();
