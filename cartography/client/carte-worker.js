@@ -75,6 +75,7 @@
   // ---- The engine: filters with counts, search, clusters -----------------------------------------------
 
   var FINE_ZOOM = 16;  // clusters down to this zoom; beyond it every actor is drawn
+  var COARSE_DEPTH = 3;
 
   function Engine(cols, meta) {
     this.cols = cols;
@@ -88,6 +89,9 @@
     this.hayStart = null;
     this.communeHay = null;
     this.coarseZoom = Math.max(0, Math.min(FINE_ZOOM, Math.floor(meta.zoom || 0)));
+    // Clusters grow level after level (a cluster of clusters reaches further): the coarse index starts a few
+    // levels deeper than it serves, so that its clusters look like the full index's, not a crowd of small ones.
+    this.coarseFrom = Math.min(FINE_ZOOM, this.coarseZoom + COARSE_DEPTH);
     this.coarse = this.fine = this.sel = null;
     this.gen = 0;
   }
@@ -207,8 +211,8 @@
    * zoom and the ones below; the full index (to zoom 16) is built after the first answers, or when first needed. */
   Engine.prototype.load = function (sel) {
     this.sel = sel;
-    this.coarse = clusterIndex(this.lat, this.lon, sel, this.coarseZoom);
-    this.fine = this.coarseZoom >= FINE_ZOOM ? this.coarse : null;
+    this.coarse = clusterIndex(this.lat, this.lon, sel, this.coarseFrom);
+    this.fine = this.coarseFrom >= FINE_ZOOM ? this.coarse : null;
     this.gen += 1;
   };
 
