@@ -85,6 +85,7 @@
     this.lat = new Float64Array(n);
     this.lon = new Float64Array(n);
     for (var i = 0; i < n; i++) { this.lat[i] = cols.lat[i] * k; this.lon[i] = cols.lon[i] * k; }
+    cols.lat = cols.lon = null;
     this.hay = null;       // normalised names, joined by \u0000, and where each starts
     this.hayStart = null;
     this.communeHay = null;
@@ -152,6 +153,7 @@
     var rank = new Int32Array(this.n);
     for (var r = 0; r < this.n; r++) { rank[order[r]] = r; }
     this.hayParts = null;
+    this.cols.n = null;  // searching reads the normalised names only: the names themselves are the page's
     return rank;
   };
 
@@ -208,7 +210,8 @@
   }
 
   /** The clustering of the selection: a coarse index up to the first view's zoom, quick to build, serves that
-   * zoom and the ones below; the full index (to zoom 16) is built after the first answers, or when first needed. */
+   * zoom and the ones below; the full index (to zoom 16) is built after the first answers, or when first needed,
+   * and then serves every zoom (the coarse one is let go: at 200,000 actors it holds tens of megabytes). */
   Engine.prototype.load = function (sel) {
     this.sel = sel;
     this.coarse = clusterIndex(this.lat, this.lon, sel, this.coarseFrom);
@@ -217,21 +220,26 @@
   };
 
   Engine.prototype.indexFor = function (zoom) {
-    if (zoom <= this.coarseZoom) { return this.coarse; }
-    if (!this.fine) { this.fine = clusterIndex(this.lat, this.lon, this.sel, FINE_ZOOM); }
-    return this.fine;
+    if (!this.fine && zoom > this.coarseZoom) { this.buildFine(); }
+    return this.fine || this.coarse;
+  };
+
+  Engine.prototype.buildFine = function () {
+    this.fine = clusterIndex(this.lat, this.lon, this.sel, FINE_ZOOM);
+    this.coarse = null;
   };
 
   /** Clusters as [lon, lat, count, id] and single actors of a view. */
   Engine.prototype.clusters = function (bbox, zoom) {
-    var items = this.indexFor(zoom).getClusters(bbox, zoom), clusters = [], points = [];
+    var index = this.indexFor(zoom), items = index.getClusters(bbox, zoom), clusters = [], points = [];
     for (var j = 0; j < items.length; j++) {
       var it = items[j];
       if (it.properties && it.properties.cluster) {
         clusters.push(it.geometry.coordinates[0], it.geometry.coordinates[1], it.properties.point_count, it.properties.cluster_id);
       } else { points.push(it.id); }
     }
-    return {gen: this.gen, clusters: new Float64Array(clusters), points: new Int32Array(points)};
+    // Cluster ids are the index's own: the page keys its markers, and asks an expansion, with the index named.
+    return {gen: this.gen, index: index === this.fine ? 'f' : 'c', clusters: new Float64Array(clusters), points: new Int32Array(points)};
   };
 
   /** The first actors whose name contains q (search suggestions). */
@@ -266,10 +274,11 @@
       }
       if (d.type === 'clusters') {
         var c = engine.clusters(d.bbox, d.zoom);
-        reply({type: 'clusters', seq: d.seq, gen: c.gen, zoom: d.zoom, clusters: c.clusters, points: c.points}, [c.clusters.buffer, c.points.buffer]);
+        reply({type: 'clusters', seq: d.seq, gen: c.gen, index: c.index, zoom: d.zoom, clusters: c.clusters, points: c.points}, [c.clusters.buffer, c.points.buffer]);
       } else if (d.type === 'expand') {
         var z = -1;
-        if (d.gen === engine.gen) { z = engine.indexFor(d.zoom).getClusterExpansionZoom(d.id); }
+        var index = d.index === 'f' ? engine.fine : engine.coarse;
+        if (d.gen === engine.gen && index) { z = index.getClusterExpansionZoom(d.id); }
         reply({type: 'expand', seq: d.seq, zoom: z});
       } else if (d.type === 'suggest') {
         reply({type: 'suggest', seq: d.seq, q: d.q, items: d.q ? engine.suggest(d.q, d.limit || 5) : []});
@@ -279,7 +288,7 @@
       }
     }
     function later() {  // once the queue is empty, the full index, so that zooming in finds it ready
-      setTimeout(function () { if (engine && engine.sel && !engine.fine) { engine.indexFor(FINE_ZOOM); } }, 0);
+      setTimeout(function () { if (engine && engine.sel && !engine.fine) { engine.buildFine(); } }, 0);
     }
     return function (msg) {
       if (msg.type === 'init') {

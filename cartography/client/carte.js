@@ -327,18 +327,18 @@
   handlers.expand = function (msg) {
     var c = expanding[msg.seq];
     delete expanding[msg.seq];
-    if (!c || msg.zoom < 0) { return; }
-    touched = true;
-    map.setView([c[1], c[0]], Math.max(Math.min(msg.zoom, map.getMaxZoom()), map.getZoom() + 1));
+    if (!c) { return; }
+    touched = true;  // an index replaced since the cluster was drawn answers -1: two levels closer, then
+    map.setView([c[1], c[0]], msg.zoom < 0 ? map.getZoom() + 2 : Math.max(Math.min(msg.zoom, map.getMaxZoom()), map.getZoom() + 1));
   };
 
-  function clusterMarker(lon, lat, n, id, builtGen, builtZoom) {
+  function clusterMarker(lon, lat, n, id, built) {
     var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
     var body = el('span', null, int(n));
     var m = L.marker([lat, lon], {icon: L.divIcon({className: 'csti-cluster', html: body, iconSize: [size, size]}), keyboard: true});
     function expand() {
       expanding[++seq.expand] = [lon, lat];
-      send({type: 'expand', seq: seq.expand, id: id, gen: builtGen, zoom: builtZoom});
+      send({type: 'expand', seq: seq.expand, id: id, gen: built.gen, index: built.index});
     }
     m.on('click', expand);
     m.on('add', function () {
@@ -370,8 +370,8 @@
     var next = {}, c = msg.clusters, p = msg.points, key, m;
     markerOf = {};
     for (var j = 0; j < c.length; j += 4) {
-      key = 'c' + msg.gen + ':' + msg.zoom + ':' + c[j + 3];
-      m = shown[key] || clusterMarker(c[j], c[j + 1], c[j + 2], c[j + 3], msg.gen, msg.zoom);
+      key = 'c' + msg.gen + msg.index + ':' + msg.zoom + ':' + c[j + 3];
+      m = shown[key] || clusterMarker(c[j], c[j + 1], c[j + 2], c[j + 3], msg);
       next[key] = m;
     }
     for (var q = 0; q < p.length; q++) {
