@@ -232,6 +232,10 @@ def spatial_order(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return np.argsort(hilbert_keys(grid(xs), grid(ys)), kind="stable")
 
 
+#: The columns :func:`actor_payload` reads (all public fields, see geodata.actors.PUBLIC_FIELDS).
+_READ = ("id", "nom", "type_structure", "famille", "commune_lieu", "commune", "code_departement", "thematiques", "presentation_resume", "site_web")
+
+
 def actor_payload(actors: gpd.GeoDataFrame) -> dict:
     """Columns of the placed actors (public fields only), in spatial order; see :func:`embedded_payload`.
 
@@ -257,7 +261,8 @@ def actor_payload(actors: gpd.GeoDataFrame) -> dict:
     xs = np.round(placed.geometry.x.to_numpy() * COORD_SCALE).astype(np.int64) if n else np.array([], dtype=np.int64)
     ys = np.round(placed.geometry.y.to_numpy() * COORD_SCALE).astype(np.int64) if n else np.array([], dtype=np.int64)
     order = spatial_order(xs, ys)
-    placed = placed.iloc[order]
+    # Only the columns read here are put in spatial order (reordering the whole directory costs more than the rest).
+    placed = pd.DataFrame({c: placed[c] for c in _READ if c in placed}, index=placed.index).iloc[order]
     xs, ys = xs[order], ys[order]
 
     t_codes, t_values = _factorize(_column(placed, "type_structure"), lambda v: type_key(_clean(v)))
@@ -335,7 +340,9 @@ def _kinds(cols: dict) -> tuple[np.ndarray, np.ndarray]:
     t, f, h = (np.asarray(cols[k], dtype=np.int64) for k in ("t", "f", "h"))
     if t.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
-    triples, inverse, counts = np.unique(np.stack([t, f, h], axis=1), axis=0, return_inverse=True, return_counts=True)
+    nf, nh = int(f.max()) + 2, int(h.max()) + 2  # one integer per triple (-1, "none", included): a 1-D unique is quick
+    codes, inverse, counts = np.unique(((t + 1) * nf + f + 1) * nh + h + 1, return_inverse=True, return_counts=True)
+    triples = np.stack([codes // (nf * nh) - 1, codes // nh % nf - 1, codes % nh - 1], axis=1)
     by_count = np.argsort(-counts, kind="stable")
     rank = np.empty_like(by_count)
     rank[by_count] = np.arange(len(by_count))
