@@ -1,13 +1,14 @@
 """The public map of actors: one client (``cartography/client/``) fed with a compact payload, for the app and the static site.
 
 Folium's one ``Marker`` per actor writes ~1 KB of JavaScript per actor and escapes nothing. Here the
-actors travel once as packed columns (coordinates as integers of 1e-5 degree, types, families and
-departments as indices, all written as fixed-width base-64 digits; every distinct string once in a
-table, sent gzip-compressed and base-64 encoded, inflated in the browser by the native
-``DecompressionStream``) inside a JSON data block that the browser never executes. The client
-(``carte.html``, ``carte.js``, ``carte.css``: real files) indexes the points with ``supercluster``
-and draws only the clusters and markers in view; search, filters, list, cards and CSV run in the
-browser, every data text set with ``textContent``.
+actors travel once, in spatial order (neighbours on the map are neighbours in the data), as one binary
+block (:func:`binary_payload`): coordinates as varints of their differences in 1e-5 degree, categories
+as small codes (type, family and themes together as one code into a table of the distinct triples),
+names, summaries, links and ids as their texts in actor order. The block is gzip-compressed and base-64
+encoded inside a JSON data block the browser never executes. The client (``carte.html``, ``carte.js``,
+``carte.css``) hands it to its engine, ``carte-worker.js``, a Web Worker that inflates it with the native
+``DecompressionStream``, filters, searches and clusters with ``supercluster`` off the page; the page
+draws only the clusters and markers in view, every data text set with ``textContent``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from pathlib import Path
 
 import folium
@@ -36,9 +38,10 @@ COORD_SCALE = 100_000
 COMMUNES_MIN_ZOOM = 10
 #: Where the map runs: inside the app's Carte page (state in the page's query string) or as the static site (state in the hash).
 MODES = ("app", "site")
-#: gzip level of the embedded string table: at 50,000 distinct names, 5 is within 6 % of level 6's size
-#: in 60 % of its time, and within 20 % of level 9's size in a fifth of its time.
-GZIP_LEVEL = 5
+#: gzip level of the embedded blocks: at 50,000 actors with distinct names, level 6 with the "filtered" strategy
+#: (fewer string matches, more Huffman coding: suits varint columns) is 3 % smaller than level 5 and within 1 %
+#: of level 9's size in a third of its time.
+GZIP_LEVEL = 6
 
 
 def js_json(value) -> str:
@@ -49,61 +52,111 @@ def js_json(value) -> str:
     return text
 
 
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_B64_BYTES = np.frombuffer(_B64.encode(), dtype=np.uint8)
+# -- the binary columns ----------------------------------------------------------------------------------
+
+def varints(values) -> bytes:
+    """Unsigned integers (< 2**35) as LEB128 varints: 7 bits a byte, the high bit set on every byte but the last."""
+    v = np.asarray(values, dtype=np.uint64)
+    if v.size == 0:
+        return b""
+    nbytes = np.ones(v.size, dtype=np.int64)
+    for k in range(1, 5):
+        nbytes += v >= np.uint64(1 << (7 * k))
+    starts = np.cumsum(nbytes) - nbytes
+    out = np.zeros(int(nbytes.sum()), dtype=np.uint8)
+    for k in range(int(nbytes.max())):
+        has = nbytes > k
+        byte = (v[has] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        more = (nbytes[has] > k + 1).astype(np.uint64) << np.uint64(7)
+        out[starts[has] + k] = (byte | more).astype(np.uint8)
+    return out.tobytes()
 
 
-def pack(values) -> list:
-    """Integers as ``[width, offset, text]``: fixed-width base-64 digits, no separators (decoded in JS)."""
-    arr = np.asarray(values, dtype=np.int64)
-    if arr.size == 0:
-        return [1, 0, ""]
-    offset = int(arr.min())
-    arr = arr - offset
-    width = 1
-    while int(arr.max()) >= 64**width:
-        width += 1
-    digits = np.empty((arr.size, width), dtype=np.uint8)
-    for j in range(width - 1, -1, -1):
-        digits[:, j] = _B64_BYTES[arr % 64]
-        arr = arr // 64
-    return [width, offset, digits.tobytes().decode("ascii")]
-
-
-def unpack(packed: list) -> np.ndarray:
-    """Inverse of :func:`pack` (for tests and tools)."""
-    width, offset, text = packed
-    if not text:
-        return np.array([], dtype=np.int64)
-    lookup = np.zeros(128, dtype=np.int64)
-    lookup[_B64_BYTES] = np.arange(64)
-    digits = lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(-1, width)
-    out = np.zeros(len(digits), dtype=np.int64)
-    for j in range(width):
-        out = out * 64 + digits[:, j]
-    return out + offset
-
-
-def embedded_payload(payload: dict) -> dict:
-    """The payload as written into the page: the string table replaced by ``z``, its gzipped JSON in base 64.
-
-    Names and summaries are most of the bytes and compress several-fold; base 64 is plain ASCII, so
-    the blob cannot close the ``<script>`` element whatever the strings hold.
-    """
-    out = {k: v for k, v in payload.items() if k != "strings"}
-    out["z"] = gzipped_json(payload["strings"])
+def read_varints(data: bytes, count: int) -> np.ndarray:
+    """Inverse of :func:`varints` (for tests and tools)."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(b < 0x80)[:count]
+    out = np.zeros(count, dtype=np.int64)
+    start = 0
+    for j, end in enumerate(ends.tolist()):
+        value = 0
+        for k, byte in enumerate(b[start:end + 1].tolist()):
+            value |= (byte & 0x7F) << (7 * k)
+        out[j] = value
+        start = end + 1
     return out
 
 
-def gzipped_json(value) -> str:
-    """``value`` as JSON, gzip-compressed, in base 64 (inflated in the browser by ``DecompressionStream``)."""
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return base64.b64encode(gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)).decode("ascii")
+def zigzag_deltas(values) -> np.ndarray:
+    """Differences to the previous value (the first to 0), signed folded onto unsigned: 0, -1, 1, -2 -> 0, 1, 2, 3."""
+    v = np.asarray(values, dtype=np.int64)
+    d = np.diff(v, prepend=np.int64(0))
+    return ((d << 1) ^ (d >> 63)).astype(np.uint64)
 
 
-def embedded_strings(z: str) -> list[str]:
-    """Inverse of the ``z`` field of :func:`embedded_payload` (for tests and tools)."""
-    return json.loads(gzip.decompress(base64.b64decode(z)).decode("utf-8"))
+def _utf16_lengths(strings: list[str], joined: str) -> np.ndarray:
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    if _ASTRAL.search(joined):  # a character beyond U+FFFF is two UTF-16 units in JavaScript
+        lengths += np.fromiter((len(_ASTRAL.findall(s)) for s in strings), dtype=np.int64, count=len(strings))
+    return lengths
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+#: Kinds of section of the binary payload (read by carte.js and carte-worker.js).
+SECTION_KINDS = ("zdelta", "varint", "text")
+
+
+def binary_payload(columns: list[tuple[str, str, object]]) -> bytes:
+    """Columns as one binary block: a 4-byte length and a JSON header ``[[key, kind, count, bytes], …]``, then the sections.
+
+    ``zdelta``: integers as zigzag varints of their differences (coordinates in spatial order differ
+    little); ``varint``: small unsigned integers; ``text``: strings as their UTF-16 lengths (varints)
+    then their UTF-8 bytes, so the client decodes one text and cuts it (no separator to escape).
+    """
+    header, parts = [], []
+    for key, kind, values in columns:
+        if kind == "zdelta":
+            data, count = varints(zigzag_deltas(values)), len(values)
+        elif kind == "varint":
+            data, count = varints(values), len(values)
+        elif kind == "text":
+            joined = "".join(values)
+            data = varints(_utf16_lengths(values, joined)) + joined.encode("utf-8", "replace")
+            count = len(values)
+        else:
+            raise ValueError(f"genre de colonne inconnu : {kind!r}")
+        header.append([key, kind, count, len(data)])
+        parts.append(data)
+    head = json.dumps(header, separators=(",", ":")).encode("ascii")
+    return b"".join([len(head).to_bytes(4, "little"), head, *parts])
+
+
+def read_binary_payload(blob: bytes) -> dict:
+    """Inverse of :func:`binary_payload`: ``{key: list}`` (for tests and tools)."""
+    size = int.from_bytes(blob[:4], "little")
+    header, pos, out = json.loads(blob[4:4 + size]), 4 + size, {}
+    for key, kind, count, nbytes in header:
+        data = blob[pos:pos + nbytes]
+        pos += nbytes
+        if kind == "text":
+            lengths = read_varints(data, count)
+            skip = len(varints(lengths))
+            text = data[skip:].decode("utf-8")
+            units = text.encode("utf-16-le")
+            bounds = np.concatenate([[0], np.cumsum(lengths)]) * 2
+            out[key] = [units[a:b].decode("utf-16-le") for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+        else:
+            v = read_varints(data, count)
+            if kind == "zdelta":
+                v = np.cumsum((v >> 1) ^ -(v & 1))
+            out[key] = v.tolist()
+    return out
+
+
+def gzipped(data: bytes) -> str:
+    """``data`` gzip-compressed (no timestamp: the same page for the same data), in base 64 (inflated by ``DecompressionStream``)."""
+    z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31, 8, zlib.Z_FILTERED)
+    return base64.b64encode(z.compress(data) + z.flush()).decode("ascii")
 
 
 def _clean(value) -> str:
@@ -122,9 +175,23 @@ def _factorize(series: pd.Series, clean=_clean) -> tuple[np.ndarray, list]:
     """Codes and cleaned unique values; cleaning runs once per distinct value, not once per row."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     # tolist() first: iterating an Arrow-backed array element by element is several times slower.
-    values = [clean(u) for u in uniques.tolist()] + [clean(None)]
+    uniques = uniques.tolist()
+    values = [u.strip() if type(u) is str else clean(u) for u in uniques] if clean is _clean else [clean(u) for u in uniques]
+    values.append(clean(None))
     codes = np.where(codes < 0, len(values) - 1, codes)
     return codes, values
+
+
+def _cleaned(series: pd.Series, clean=_clean) -> list[str]:
+    """The column's values cleaned, in row order (each distinct value cleaned once)."""
+    codes, values = _factorize(series, clean)
+    return np.asarray(values, dtype=object)[codes].tolist()
+
+
+def _keys(codes: np.ndarray, values: list, keys: list) -> np.ndarray:
+    """Codes into ``values`` turned into indices into ``keys`` (-1 for a value not in ``keys``)."""
+    where = {k: j for j, k in enumerate(keys)}
+    return np.array([where.get(v, -1) for v in values], dtype=np.int64)[codes]
 
 
 def _theme_key(text: str) -> str:
@@ -133,86 +200,182 @@ def _theme_key(text: str) -> str:
     return normalize(text)
 
 
+def hilbert_keys(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Position of each (x, y) of a ``2**bits`` grid along a Hilbert curve (vectorised ``xy2d``)."""
+    x, y = x.astype(np.int64).copy(), y.astype(np.int64).copy()
+    n, d = 1 << bits, np.zeros(len(x), dtype=np.int64)
+    s = n >> 1
+    while s > 0:
+        rx, ry = (x & s) > 0, (y & s) > 0
+        d += s * s * ((3 * rx.astype(np.int64)) ^ ry.astype(np.int64))
+        flip = ~ry & rx
+        x[flip], y[flip] = n - 1 - x[flip], n - 1 - y[flip]
+        swap = ~ry
+        x[swap], y[swap] = y[swap], x[swap].copy()
+        s >>= 1
+    return d
+
+
+def spatial_order(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Positions sorted along a Hilbert curve: neighbours on the map are neighbours in the payload.
+
+    Coordinate differences stay small (a few bytes each once coded), and so do the commune codes;
+    repeated words of names and summaries are found close together by the compressor.
+    """
+    if len(xs) == 0:
+        return np.array([], dtype=np.int64)
+
+    def grid(v):
+        lo, hi = int(v.min()), int(v.max())
+        return ((v - lo) * (0xFFFF / max(hi - lo, 1))).astype(np.int64)
+
+    return np.argsort(hilbert_keys(grid(xs), grid(ys)), kind="stable")
+
+
+#: The columns :func:`actor_payload` reads (all public fields, see geodata.actors.PUBLIC_FIELDS).
+_READ = ("id", "nom", "type_structure", "famille", "commune_lieu", "commune", "code_departement", "thematiques", "presentation_resume", "site_web")
+
+
 def actor_payload(actors: gpd.GeoDataFrame) -> dict:
-    """Columnar, compact description of the placed actors (public fields only), see :func:`embedded_payload`.
+    """Columns of the placed actors (public fields only), in spatial order; see :func:`embedded_payload`.
 
     Actors without a location are left out (the page lists them in its table).
 
     Parameters
     ----------
     actors : GeoDataFrame
-        The directory (``nom``, ``type_structure``, ``famille``, ``commune_lieu`` or ``commune``,
-        ``code_departement``, ``presentation_resume``, ``site_web``; Point geometry in EPSG:4326).
+        The directory (``id``, ``nom``, ``type_structure``, ``famille``, ``commune_lieu`` or ``commune``,
+        ``code_departement``, ``thematiques``, ``presentation_resume``, ``site_web``; Point geometry in EPSG:4326).
 
     Returns
     -------
     dict
-        Integer columns packed by :func:`pack`: ``lat``/``lon`` (1e-5 degree), ``t``/``f``/``d``
-        (indices into ``types``, ``families``, ``depts``) and ``n``/``c``/``s``/``u`` (indices into
-        ``strings``: name, commune, summary, http(s) URL or empty, actor id, theme indices as
-        ``"0,3"`` into ``themes``).
+        ``columns``: ``lat``/``lon`` (integers of 1e-5 degree), ``t``/``f``/``d``/``c``/``h`` (indices
+        into ``types``, ``families``, ``depts``, ``communes`` and ``combos``, the theme combinations as
+        lists of indices into ``themes``), ``n``/``s``/``u``/``i`` (name, summary, http(s) URL or empty,
+        actor id or empty: the client then uses ``idMark`` followed by the actor's position + 1).
+        ``order``: the position in ``actors``' placed rows of each actor of the columns (not sent).
     """
     placed = actors[placed_mask(actors)]
-    xs = np.round(placed.geometry.x.to_numpy() * COORD_SCALE).astype(np.int64) if len(placed) else []
-    ys = np.round(placed.geometry.y.to_numpy() * COORD_SCALE).astype(np.int64) if len(placed) else []
+    n = len(placed)
+    xs = np.round(placed.geometry.x.to_numpy() * COORD_SCALE).astype(np.int64) if n else np.array([], dtype=np.int64)
+    ys = np.round(placed.geometry.y.to_numpy() * COORD_SCALE).astype(np.int64) if n else np.array([], dtype=np.int64)
+    order = spatial_order(xs, ys)
+    # Only the columns read here are put in spatial order (reordering the whole directory costs more than the rest).
+    placed = pd.DataFrame({c: placed[c] for c in _READ if c in placed}, index=placed.index).iloc[order]
+    xs, ys = xs[order], ys[order]
 
     t_codes, t_values = _factorize(_column(placed, "type_structure"), lambda v: type_key(_clean(v)))
     used_types = {t_values[i] for i in np.unique(t_codes)}
     type_keys = [k for k in TYPE_STYLES if k in used_types]
-    t_map = np.array([type_keys.index(v) if v in type_keys else -1 for v in t_values], dtype=np.int64)
 
     f_codes, f_values = _factorize(_column(placed, "famille"), lambda v: _clean(v) if _clean(v) in FAMILIES else "autre")
     used_families = {f_values[i] for i in np.unique(f_codes)}
     fam_keys = [k for k in FAMILIES if k in used_families]
-    f_map = np.array([fam_keys.index(v) if v in fam_keys else -1 for v in f_values], dtype=np.int64)
 
     d_codes, d_values = _factorize(_column(placed, "code_departement"))
     dep_codes = sorted({d_values[i] for i in np.unique(d_codes)})
-    d_map = np.array([dep_codes.index(v) if v in dep_codes else -1 for v in d_values], dtype=np.int64)
 
     commune = _column(placed, "commune_lieu").astype("string").fillna("").str.strip()
     if "commune" in placed:
         commune = commune.where(commune != "", placed["commune"].astype("string").fillna("").str.strip())
+    c_codes, c_values = _factorize(commune)
+    # Communes numbered in order of first appearance: in spatial order their codes then differ little.
+    first = np.unique(c_codes, return_index=True)
+    by_first = first[0][np.argsort(first[1])]
+    communes = [c_values[j] for j in by_first.tolist()]
+    c_map = np.full(len(c_values), -1, dtype=np.int64)
+    c_map[by_first] = np.arange(len(by_first))
+
     themes = sorted({t for cell in _column(placed, "thematiques").dropna().unique().tolist() for t in split_list(cell)}, key=_theme_key)
     theme_index = {t: j for j, t in enumerate(themes)}
-    ids = _column(placed, "id").map(_clean).to_numpy(dtype=object)
-    # An actor's link needs a unique id: a missing or repeated one is replaced by the actor's position ("~12", never a real id).
+    h_codes, h_values = _factorize(_column(placed, "thematiques"), lambda v: tuple(dict.fromkeys(theme_index[t] for t in split_list(v))))
+    combos = list(dict.fromkeys(h_values))
+    h_map = _keys(np.arange(len(h_values)), h_values, combos)
+
+    ids = np.asarray(_cleaned(_column(placed, "id")), dtype=object)
+    # An actor's link needs a unique id: a missing or repeated one is left empty and the client shows
+    # the mark followed by the actor's position ("~12", never a real id: the mark is longer than any real id's tildes).
     bad = (ids == "") | pd.Series(ids).duplicated(keep=False).to_numpy()
     taken, mark = set(ids[~bad].tolist()), "~"
     while any(t.startswith(mark) for t in taken):
         mark += "~"
-    ids[bad] = [f"{mark}{j + 1}" for j in np.flatnonzero(bad)]
-    table: dict[str, int] = {}
-    columns = {}
-    for key, series, clean in (
-        ("i", pd.Series(ids, index=placed.index), _clean),
-        ("h", _column(placed, "thematiques"), lambda v: ",".join(str(theme_index[t]) for t in dict.fromkeys(split_list(v)))),
-        ("n", _column(placed, "nom"), _clean),
-        ("c", commune, _clean),
-        ("s", _column(placed, "presentation_resume"), _clean),
-        ("u", _column(placed, "site_web"), lambda v: safe_url(_clean(v)) or ""),
-    ):
-        codes, values = _factorize(series, clean)
-        lookup = np.array([table.setdefault(v, len(table)) for v in values], dtype=np.int64)
-        columns[key] = pack(lookup[codes])
+    ids[bad] = ""
+    f_keys = _keys(f_codes, f_values, fam_keys)
+    columns = {
+        "lat": ys, "lon": xs,
+        "t": _keys(t_codes, t_values, type_keys), "f": f_keys, "d": _keys(d_codes, d_values, dep_codes),
+        "c": c_map[c_codes], "h": h_map[h_codes],
+        "n": _cleaned(_column(placed, "nom")),
+        "i": ids.tolist(),
+        "s": _cleaned(_column(placed, "presentation_resume")),
+        "u": _cleaned(_column(placed, "site_web"), lambda v: safe_url(_clean(v)) or ""),
+    }
     return {
         "scale": COORD_SCALE,
-        "count": len(placed),
-        "lat": pack(ys),
-        "lon": pack(xs),
-        "t": pack(t_map[t_codes]),
-        "f": pack(f_map[f_codes]),
-        "d": pack(d_map[d_codes]),
-        **columns,
-        "strings": list(table),
+        "count": n,
+        "columns": columns,
+        "order": order,
+        "idMark": mark,
+        "communes": communes,
+        "combos": [list(c) for c in combos],
         "types": [{"key": k, "label": TYPE_STYLES[k].label, "color": TYPE_STYLES[k].color, "letter": TYPE_STYLES[k].letter} for k in type_keys],
         "families": [{"key": k, "label": FAMILIES[k], "color": FAMILY_COLORS[k]} for k in fam_keys],
         "depts": dep_codes,
         "themes": themes,
-        "family_counts": np.bincount(f_map[f_codes], minlength=len(fam_keys)).tolist() if len(placed) else [],
+        "family_counts": np.bincount(f_keys, minlength=len(fam_keys)).tolist() if n else [],
     }
 
 
+#: How each column travels (see :func:`binary_payload`); the client reads the same names.
+_LAYOUT = (("lat", "zdelta"), ("lon", "zdelta"), ("d", "varint"), ("c", "zdelta"), ("n", "text"), ("i", "text"), ("s", "text"), ("u", "text"))
+
+
+def _kinds(cols: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Type, family and themes of each actor as one code into a table of the distinct triples, the most frequent first.
+
+    The three go together (a type mostly has its family and its themes), so one small code per actor
+    compresses better than three; the client expands them back (``kt``/``kf``/``kh``: the table's columns).
+    """
+    t, f, h = (np.asarray(cols[k], dtype=np.int64) for k in ("t", "f", "h"))
+    if t.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    nf, nh = int(f.max()) + 2, int(h.max()) + 2  # one integer per triple (-1, "none", included): a 1-D unique is quick
+    codes, inverse, counts = np.unique(((t + 1) * nf + f + 1) * nh + h + 1, return_inverse=True, return_counts=True)
+    triples = np.stack([codes // (nf * nh) - 1, codes // nh % nf - 1, codes % nh - 1], axis=1)
+    by_count = np.argsort(-counts, kind="stable")
+    rank = np.empty_like(by_count)
+    rank[by_count] = np.arange(len(by_count))
+    return rank[inverse.reshape(-1)], triples[by_count]
+
+
+def embedded_payload(payload: dict) -> dict:
+    """The payload as written into the page: the columns and communes as one gzipped binary block ``z``, in base 64.
+
+    Everything else (types, families, departments, themes, combinations) stays plain JSON. Base 64
+    is plain ASCII: the block cannot close the ``<script>`` element whatever the strings hold.
+    """
+    out = {k: v for k, v in payload.items() if k not in ("columns", "order", "communes")}
+    cols = payload["columns"]
+    kinds, table = _kinds(cols)
+    blob = binary_payload([("k", "varint", kinds), ("kt", "varint", table[:, 0]), ("kf", "varint", table[:, 1]), ("kh", "varint", table[:, 2]),
+                           *((key, kind, cols[key]) for key, kind in _LAYOUT), ("communes", "text", payload["communes"])])
+    out["z"] = gzipped(blob)
+    return out
+
+
+def embedded_columns(z: str) -> dict:
+    """Inverse of the ``z`` field of :func:`embedded_payload`: ``{key: list}``, ``t``/``f``/``h`` expanded (for tests and tools)."""
+    cols = read_binary_payload(gzip.decompress(base64.b64decode(z)))
+    for key in ("t", "f", "h"):
+        cols[key] = [cols[f"k{key}"][k] for k in cols["k"]]
+    return cols
+
+
+def embedded_strings(z: str) -> list[str]:
+    """Every text of the ``z`` field (names, ids, summaries, links, communes), for tests and tools."""
+    cols = embedded_columns(z)
+    return [s for key, kind in (*_LAYOUT, ("communes", "text")) if kind == "text" for s in cols[key]]
 
 
 # -- the page --------------------------------------------------------------------------------------------
@@ -281,13 +444,24 @@ def client_config(
 
 
 def page_payload(actors: gpd.GeoDataFrame, departements=None, *, places: list | None = None, config: dict) -> dict:
-    """Everything the client reads: the actors (see :func:`actor_payload`), places and outlines gzipped in ``g``, the config."""
+    """Everything the client reads: the actors (see :func:`actor_payload`), places and outlines in ``g``, the config.
+
+    ``g`` is a gzipped :func:`binary_payload` too: the places' names (``pn``), postcodes (``pc``) and points
+    (``plat``/``plon``, 1e-5 degree), in the order of :func:`places_payload`, and the outlines' GeoJSON (``outlines``).
+    """
     payload = embedded_payload(actor_payload(actors))
     names = {}
     if departements is not None and "nom" in departements:
         names = dict(zip(departements["code_departement"].astype(str), departements["nom"].astype(str)))
     payload["deptNames"] = {c: names[c] for c in payload["depts"] if c in names}
-    payload["g"] = gzipped_json({"places": places or [], "outlines": _outlines(departements)})
+    places = places or []
+    payload["g"] = gzipped(binary_payload([
+        ("pn", "text", [p[0] for p in places]),
+        ("pc", "text", [p[1] for p in places]),
+        ("plat", "zdelta", np.round(np.array([p[2] for p in places], dtype=float) * COORD_SCALE).astype(np.int64)),
+        ("plon", "zdelta", np.round(np.array([p[3] for p in places], dtype=float) * COORD_SCALE).astype(np.int64)),
+        ("outlines", "text", [json.dumps(_outlines(departements), ensure_ascii=False, separators=(",", ":"))]),
+    ]))
     payload["cfg"] = config
     return payload
 
@@ -331,6 +505,7 @@ def actors_page(
         "VENDOR": escape_text(vendor.rstrip("/")),
         "CSS": escape_text(f"{prefix}carte.css?v={_file_version(CLIENT_DIR / 'carte.css')}"),
         "JS": escape_text(f"{prefix}carte.js?v={_file_version(CLIENT_DIR / 'carte.js')}"),
+        "ENGINE": escape_text(f"{prefix}carte-worker.js?v={_file_version(CLIENT_DIR / 'carte-worker.js')}"),
         "DATA": js_json(page_payload(actors, departements, places=places, config=config)),
     }
     template = (CLIENT_DIR / "carte.html").read_text(encoding="utf-8")

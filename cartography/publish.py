@@ -22,6 +22,8 @@ from geodata.writers import write_csv, write_geojson
 TITLE = "Carte de la culture scientifique en Occitanie"
 #: The map client's files, copied beside the page (the page runs no inline script: its data block is JSON, never executed).
 SCRIPT_FILE = "carte.js"
+#: The map's data engine: a Web Worker started by carte.js, also loaded by the page as a plain script (its decoder).
+ENGINE_FILE = "carte-worker.js"
 STYLE_FILE = "carte.css"
 #: The one-line notice of every public surface when the directory shown is the embedded sample.
 SAMPLE_NOTE = "Données d'exemple : {n} lieux publics de culture scientifique, pas l'annuaire du réseau"
@@ -146,9 +148,9 @@ def publish_site(
     config = client_config(mode="site", communes_url="communes.geojson", report_email=settings.report_email, note=note)
     page = actors_page(public, departements, config=config, places=places_payload(communes, codes_postaux), vendor="vendor", client="",
                        title=title, csp=content_security_policy())
-    files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson", out / SCRIPT_FILE, out / STYLE_FILE]
+    files = [out / "index.html", out / "acteurs.geojson", out / "acteurs.csv", out / "communes.geojson", out / SCRIPT_FILE, out / ENGINE_FILE, out / STYLE_FILE]
     files[0].write_text(page, encoding="utf-8")
-    for f in (SCRIPT_FILE, STYLE_FILE):
+    for f in (SCRIPT_FILE, ENGINE_FILE, STYLE_FILE):
         shutil.copyfile(CLIENT_DIR / f, out / f)
     # Written piece by piece: at 200,000 actors the whole collection as Python objects held more than the rest of the publication.
     write_geojson(files[1], public)

@@ -81,28 +81,6 @@
 
   // ---- Small helpers ---------------------------------------------------------------------------------
 
-  var ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', B64 = new Int32Array(128);
-  for (var a = 0; a < 64; a++) { B64[ALPHA.charCodeAt(a)] = a; }
-
-  function unpack(p) {  // [width, offset, fixed-width base-64 digits] -> Int32Array (see actors_map.pack)
-    var w = p[0], off = p[1], s = p[2], out = new Int32Array(s.length / w);
-    for (var i = 0, pos = 0; i < out.length; i++) {
-      var v = 0;
-      for (var j = 0; j < w; j++, pos++) { v = v * 64 + B64[s.charCodeAt(pos)]; }
-      out[i] = v + off;
-    }
-    return out;
-  }
-
-  function inflate(b64) {  // gzipped JSON in base 64 -> value (native DecompressionStream, no library)
-    return Promise.resolve().then(function () {
-      var bin = atob(b64), bytes = new Uint8Array(bin.length);
-      for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
-      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-      return new Response(stream).text();
-    }).then(JSON.parse);
-  }
-
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) { e.className = cls; }
@@ -112,7 +90,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function norm(s) { return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(); }
+  var norm = window.cstiEngine.norm;
 
   function metresBetween(lat1, lon1, lat2, lon2) {  // haversine, good to a few metres at this scale
     var r = Math.PI / 180, dLat = (lat2 - lat1) * r, dLon = (lon2 - lon1) * r;
@@ -129,11 +107,28 @@
 
   // ---- Data --------------------------------------------------------------------------------------------
 
-  var D = JSON.parse(dataBlock.textContent), cfg = D.cfg, N = D.count, k = 1 / D.scale;
-  ['lat', 'lon', 't', 'f', 'd', 'n', 'c', 's', 'u', 'i', 'h'].forEach(function (key) { D[key] = unpack(D[key]); });
-  var LAT = new Float64Array(N), LON = new Float64Array(N);
-  for (var p = 0; p < N; p++) { LAT[p] = D.lat[p] * k; LON[p] = D.lon[p] * k; }
-  var S = null, PLACES = [], hay = null, themesOf = null, nameRank = null;
+  // The JSON block holds the labels and the settings; the actors travel in D.z (see carte-worker.js), decoded
+  // by the engine (a Web Worker) which sends the page the decompressed bytes: the page then cuts its own texts.
+  var D = JSON.parse(dataBlock.textContent), cfg = D.cfg, N = D.count;
+  var C = null, LAT = null, LON = null, PLACES = [], nameRank = null, byRank = null;
+
+  // The engine's worker was started by carte-worker.js in the page's head; without one, the engine runs here.
+  var superclusterUrl = window.cstiEngine.superclusterUrl;
+  var engine = window.cstiEngine.worker || null, sentBeforeData = [], handlers = {};
+  var seq = {filter: 0, clusters: 0, suggest: 0, expand: 0};
+  if (engine && !window.cstiEngine.workerFailed) {
+    engine.onmessage = function (e) { onEngine(e.data); };
+    engine.onerror = function (e) { if (sentBeforeData) { e.preventDefault(); fallBack(); } };
+  } else {
+    fallBack();
+  }
+  var ready = false;  // the texts are in (C), so the cards, the list and the CSV can run
+
+  function name(i) { return C.n.get(i); }
+  function communeOf(i) { return C.communes.get(C.c[i]); }
+  function actorId(i) { return C.i.get(i) || D.idMark + (i + 1); }
+  function themesOf(i) { return D.combos[C.h[i]]; }
+
   var isApp = cfg.mode === 'app';
   var narrow = window.matchMedia('(max-width: 699px)'), canHover = window.matchMedia('(hover: hover)');
 
@@ -154,7 +149,7 @@
   var initial = readState();
 
   function writeState() {
-    if (!S) { return; }  // nothing to keep before the data is in
+    if (!ready) { return; }  // nothing to keep before the data is in
     var w = hostWindow(), params = isApp ? new URLSearchParams(w.location.search.slice(1)) : new URLSearchParams();
     ['z', 'lat', 'lon', 'fond', 'acteur', 'q', 'type', 'cercle', 'dep', 'theme'].forEach(function (key) { params.delete(key); });
     var c = map.getCenter();
@@ -162,7 +157,7 @@
     params.set('lat', c.lat.toFixed(4));
     params.set('lon', c.lng.toFixed(4));
     if (baseKey !== cfg.base) { params.set('fond', baseKey); }
-    if (current >= 0) { params.set('acteur', S[D.i[current]]); }
+    if (current >= 0) { params.set('acteur', actorId(current)); }
     if (state.q) { params.set('q', state.qText); }
     state.types.forEach(function (j) { params.append('type', D.types[j].key); });
     state.fams.forEach(function (j) { params.append('cercle', D.families[j].key); });
@@ -177,7 +172,7 @@
 
   function actorLink(i) {
     var w = hostWindow(), u = new URL(w.location.href);
-    if (isApp) { u.search = 'acteur=' + encodeURIComponent(S[D.i[i]]); u.hash = ''; } else { u.hash = 'acteur=' + encodeURIComponent(S[D.i[i]]); }
+    if (isApp) { u.search = 'acteur=' + encodeURIComponent(actorId(i)); u.hash = ''; } else { u.hash = 'acteur=' + encodeURIComponent(actorId(i)); }
     return u.toString();
   }
 
@@ -235,42 +230,63 @@
     state.theme = D.themes.indexOf(initial.get('theme') || '\u0000');
   })();
 
-  function fails(i) {  // bit mask of the filters actor i fails: 1 text, 2 type, 4 family, 8 department, 16 theme
-    var m = 0;
-    if (state.q && hay[D.n[i]].indexOf(state.q) < 0 && hay[D.c[i]].indexOf(state.q) < 0) { m |= 1; }
-    if (state.types.length && state.types.indexOf(D.t[i]) < 0) { m |= 2; }
-    if (state.fams.length && state.fams.indexOf(D.f[i]) < 0) { m |= 4; }
-    if (state.dep >= 0 && D.d[i] !== state.dep) { m |= 8; }
-    if (state.theme >= 0 && themesOf[D.h[i]].indexOf(state.theme) < 0) { m |= 16; }
-    return m;
+  // ---- The engine: a Web Worker decodes, filters and clusters; the page asks and draws ---------------------
+
+
+  function onEngine(msg) { if (handlers[msg.type]) { handlers[msg.type](msg); } }
+
+  /** The engine in this page (when no worker can start, e.g. a page opened from the disk): same messages, slower. */
+  function inPageEngine() {
+    var queue = [], handle = null;
+    var post = function (msg) { if (handle) { setTimeout(function () { handle(msg); }, 0); } else { queue.push(msg); } };
+    var start = function () {
+      handle = window.cstiEngine.handler(function (message) { setTimeout(function () { onEngine(message); }, 0); });
+      queue.forEach(function (m) { setTimeout(function () { handle(m); }, 0); });
+      queue = [];
+    };
+    if (typeof Supercluster !== 'undefined') { start(); } else {
+      var s = document.createElement('script');
+      s.src = superclusterUrl;
+      s.onload = start;
+      document.head.appendChild(s);
+    }
+    return {postMessage: post};
   }
 
-  var sel = new Int32Array(0), counts = null, index = null;
+  function fallBack() {
+    if (engine && engine.inPage) { return; }
+    engine = inPageEngine();
+    engine.inPage = true;
+    sentBeforeData.forEach(function (m) { engine.postMessage(m); });
+  }
 
-  function applyFilters() {
-    // One pass: the selection, and per option the count it would have (every other filter applied).
-    var out = new Int32Array(N), n = 0;
-    var ct = new Int32Array(D.types.length), cf = new Int32Array(D.families.length), cd = new Int32Array(D.depts.length), ch = new Int32Array(D.themes.length);
-    for (var i = 0; i < N; i++) {
-      var m = fails(i);
-      if (m === 0) { out[n++] = i; }
-      if ((m & ~2) === 0) { ct[D.t[i]]++; }
-      if ((m & ~4) === 0) { cf[D.f[i]]++; }
-      if ((m & ~8) === 0) { cd[D.d[i]]++; }
-      if ((m & ~16) === 0) { var th = themesOf[D.h[i]]; for (var j = 0; j < th.length; j++) { ch[th[j]]++; } }
-    }
-    sel = out.subarray(0, n);
-    counts = {t: ct, f: cf, d: cd, h: ch};
-    var points = new Array(n);
-    for (var q = 0; q < n; q++) {
-      var a = sel[q];
-      points[q] = {type: 'Feature', properties: {i: a}, geometry: {type: 'Point', coordinates: [LON[a], LAT[a]]}};
-    }
-    index = new Supercluster({radius: 60, maxZoom: 16, minPoints: 2}).load(points);
+  function send(msg) {
+    if (sentBeforeData) { sentBeforeData.push(msg); }
+    engine.postMessage(msg);
+  }
+
+
+  var sel = new Int32Array(0), counts = null, gen = 0, filtered = [];
+
+  /** Asks the engine for the selection of the current filters; then (optional) runs after it is drawn. */
+  function applyFilters(then) {
+    if (then) { filtered.push(then); }
+    var v = view();
+    v.seq = ++seq.clusters;
+    send({type: 'filter', seq: ++seq.filter, state: {q: state.q, types: state.types, fams: state.fams, dep: state.dep, theme: state.theme}, view: v});
+  }
+
+  handlers.filtered = function (msg) {
+    if (msg.seq !== seq.filter) { return; }  // a newer filter is on its way
+    sel = msg.sel;
+    counts = msg.counts;
+    gen = msg.gen;  // the engine sends the clusters of the view next
     renderFilterCounts();
-    draw();
     writeState();
-  }
+    var todo = filtered;
+    filtered = [];
+    todo.forEach(function (f) { f(); });
+  };
 
   function isFiltered() { return !!(state.q || state.types.length || state.fams.length || state.dep >= 0 || state.theme >= 0); }
 
@@ -281,12 +297,12 @@
     applyFilters();
   }
 
-  // ---- Markers: supercluster gives the clusters and points of the view; only those are drawn --------------
+  // ---- Markers: the engine gives the clusters and actors of the view; only those are drawn, and kept while in view --
 
-  var drawn = L.layerGroup().addTo(map), markerOf = {};
+  var drawn = L.layerGroup().addTo(map), markerOf = {}, shown = {};
 
   function actorMarker(i) {
-    var t = D.types[D.t[i]], f = D.families[D.f[i]];
+    var t = D.types[C.t[i]], f = D.families[C.f[i]], nm = name(i), cm = communeOf(i);
     var dot = el('span', 'csti-dot');
     dot.style.background = t.color;
     dot.style.borderColor = f.color;
@@ -297,25 +313,32 @@
     m.on('add', function () {
       var icon = m.getElement();
       icon.setAttribute('role', 'button');
-      icon.setAttribute('aria-label', S[D.n[i]] + ' – ' + t.label + (S[D.c[i]] ? ', ' + S[D.c[i]] : '') + ' : ouvrir la fiche');
+      icon.setAttribute('aria-label', nm + ' – ' + t.label + (cm ? ', ' + cm : '') + ' : ouvrir la fiche');
       icon.addEventListener('keydown', function (e) {
         if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); e.stopPropagation(); openCard(i, {focus: true}); }
       });
       if (i === current) { icon.classList.add('csti-current'); }
     });
-    if (canHover.matches) { m.bindTooltip(el('span', 'csti-tip', S[D.n[i]]), {direction: 'top', offset: [0, -10]}); }  // a tap opens the card
+    if (canHover.matches) { m.bindTooltip(el('span', 'csti-tip', nm), {direction: 'top', offset: [0, -10]}); }  // a tap opens the card
     return m;
   }
 
-  function clusterMarker(feature) {
-    var n = feature.properties.point_count, c = feature.geometry.coordinates, id = feature.properties.cluster_id;
+  var expanding = {};
+  handlers.expand = function (msg) {
+    var c = expanding[msg.seq];
+    delete expanding[msg.seq];
+    if (!c) { return; }
+    touched = true;  // an index replaced since the cluster was drawn answers -1: two levels closer, then
+    map.setView([c[1], c[0]], msg.zoom < 0 ? map.getZoom() + 2 : Math.max(Math.min(msg.zoom, map.getMaxZoom()), map.getZoom() + 1));
+  };
+
+  function clusterMarker(lon, lat, n, id, built) {
     var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
     var body = el('span', null, int(n));
-    var m = L.marker([c[1], c[0]], {icon: L.divIcon({className: 'csti-cluster', html: body, iconSize: [size, size]}), keyboard: true});
+    var m = L.marker([lat, lon], {icon: L.divIcon({className: 'csti-cluster', html: body, iconSize: [size, size]}), keyboard: true});
     function expand() {
-      var z = Math.min(index.getClusterExpansionZoom(id), map.getMaxZoom());
-      touched = true;
-      map.setView([c[1], c[0]], Math.max(z, map.getZoom() + 1));
+      expanding[++seq.expand] = [lon, lat];
+      send({type: 'expand', seq: seq.expand, id: id, gen: built.gen, index: built.index});
     }
     m.on('click', expand);
     m.on('add', function () {
@@ -329,26 +352,44 @@
     return m;
   }
 
+  function view() {
+    var b = map.getBounds(), west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
+    return {bbox: [west, Math.max(-85, b.getSouth()), east, Math.min(85, b.getNorth())], zoom: Math.floor(map.getZoom())};
+  }
+
   function draw() {
-    if (!index) { return; }
-    var b = map.getBounds(), z = Math.floor(map.getZoom());
-    var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
-    var items = index.getClusters([west, Math.max(-85, b.getSouth()), east, Math.min(85, b.getNorth())], z);
-    drawn.clearLayers();
+    if (!ready || !gen) { return; }
+    var v = view();
+    send({type: 'clusters', seq: ++seq.clusters, bbox: v.bbox, zoom: v.zoom});
+  }
+
+  var ranksAsked = false;
+
+  handlers.clusters = function (msg) {
+    if (!ready || msg.seq !== seq.clusters || msg.gen !== gen) { return; }  // the view or the selection changed since
+    var next = {}, c = msg.clusters, p = msg.points, key, m;
     markerOf = {};
-    for (var j = 0; j < items.length; j++) {
-      var f = items[j];
-      if (f.properties.cluster) { drawn.addLayer(clusterMarker(f)); } else {
-        var m = actorMarker(f.properties.i);
-        markerOf[f.properties.i] = m;
-        drawn.addLayer(m);
-      }
+    for (var j = 0; j < c.length; j += 4) {
+      key = 'c' + msg.gen + msg.index + ':' + msg.zoom + ':' + c[j + 3];
+      m = shown[key] || clusterMarker(c[j], c[j + 1], c[j + 2], c[j + 3], msg);
+      next[key] = m;
     }
+    for (var q = 0; q < p.length; q++) {
+      key = 'p' + p[q];
+      m = shown[key] || actorMarker(p[q]);
+      next[key] = m;
+      markerOf[p[q]] = m;
+    }
+    for (key in shown) { if (!next[key]) { drawn.removeLayer(shown[key]); } }
+    for (key in next) { if (!shown[key]) { drawn.addLayer(next[key]); } }
+    shown = next;
+    if (!ranksAsked) { ranksAsked = true; send({type: 'ranks'}); }  // the list's order, once the first markers are drawn
     mapEl.setAttribute('data-csti-total', String(N));
     mapEl.setAttribute('data-csti-shown', String(sel.length));
     renderStatus();
     renderList();
-  }
+    if (!document.documentElement.hasAttribute('data-csti-ready') && placesIn) { document.documentElement.setAttribute('data-csti-ready', '1'); }
+  };
 
   map.on('moveend', function () { draw(); writeState(); });
 
@@ -527,12 +568,12 @@
     return out;
   }
 
-  function actorMatches(q) {
-    var out = [];
-    if (!q) { return out; }
-    for (var i = 0; i < N && out.length < 5; i++) { if (hay[D.n[i]].indexOf(q) >= 0) { out.push(i); } }
-    return out;
-  }
+  var suggested = {q: null, items: []};  // the engine's last answer: actors whose name holds the text
+  handlers.suggest = function (msg) {
+    if (msg.seq !== seq.suggest) { return; }
+    suggested = {q: msg.q, items: msg.items};
+    if (document.activeElement === searchBox) { renderSuggest(true); }
+  };
 
   function closeSuggest() {
     suggest.hidden = true;
@@ -541,11 +582,15 @@
     active = -1;
   }
 
-  function renderSuggest() {
+  function renderSuggest(answered) {
     var q = norm(searchBox.value.trim());
+    if (!answered && q !== suggested.q) { send({type: 'suggest', seq: ++seq.suggest, q: q}); }
     options = [];
     placeMatches(q).forEach(function (pl) { options.push({place: pl, label: pl.name + ' (' + pl.cps.join(', ') + ')', kind: 'Commune'}); });
-    actorMatches(q).forEach(function (i) { options.push({actor: i, label: S[D.n[i]], kind: S[D.c[i]] || D.types[D.t[i]].label}); });
+    if (q && suggested.q === q) {
+      suggested.items.forEach(function (i) { options.push({actor: i, label: name(i), kind: communeOf(i) || D.types[C.t[i]].label}); });
+    }
+    if (active >= options.length) { active = -1; }
     suggest.replaceChildren();
     if (!options.length) { closeSuggest(); return; }
     options.forEach(function (o, j) {
@@ -554,6 +599,7 @@
       li.setAttribute('role', 'option');
       li.appendChild(el('span', 'csti-option-label', o.label));
       li.appendChild(el('span', 'csti-option-kind', o.kind));
+      if (j === active) { li.setAttribute('aria-selected', 'true'); }
       li.addEventListener('mousedown', function (e) { e.preventDefault(); choose(j); });
       suggest.appendChild(li);
     });
@@ -598,7 +644,7 @@
   }, 150);
 
   searchBox.addEventListener('input', function () {
-    if (S) { renderSuggest(); applyText(); }
+    if (ready) { renderSuggest(); applyText(); }
   });
   searchBox.addEventListener('keydown', function (e) {
     if (e.key === 'ArrowDown' && options.length) { e.preventDefault(); if (suggest.hidden) { renderSuggest(); } highlight((active + 1) % options.length); }
@@ -610,8 +656,7 @@
       applyText.cancel();
       closeSuggest();
       state.qText = searchBox.value.trim(); state.q = norm(state.qText);
-      applyFilters();
-      zoomToSelection();
+      applyFilters(zoomToSelection);
     }
   });
   searchBox.addEventListener('blur', function () { setTimeout(closeSuggest, 100); });
@@ -647,10 +692,53 @@
   $('csti-next').addEventListener('click', function () { pageNo += 1; renderList(); listEl.focus(); });
 
   function inView() {
-    var b = map.getBounds(), s = b.getSouth(), n = b.getNorth(), w = b.getWest(), e = b.getEast(), out = [];
+    var b = map.getBounds(), s = b.getSouth(), n = b.getNorth(), w = b.getWest(), e = b.getEast(), out = new Int32Array(sel.length), m = 0;
     for (var j = 0; j < sel.length; j++) {
       var i = sel[j];
-      if (LAT[i] >= s && LAT[i] <= n && LON[i] >= w && LON[i] <= e) { out.push(i); }
+      if (LAT[i] >= s && LAT[i] <= n && LON[i] >= w && LON[i] <= e) { out[m++] = i; }
+    }
+    return out.subarray(0, m);
+  }
+
+  // Name ranks come from the engine (it sorts the names once, off the page); until then, the payload's order.
+  handlers.ranks = function (msg) {
+    nameRank = msg.rank;
+    byRank = new Int32Array(N);
+    for (var i = 0; i < N; i++) { byRank[nameRank[i]] = i; }
+    renderList();
+  };
+
+  var communeRank = null;
+
+  function byCommuneKeys(items) {  // commune (French order), then name: one number per actor, sorted natively
+    if (!communeRank) {
+      var coll = new Intl.Collator('fr'), order = [];
+      for (var c = 0; c < C.communes.length; c++) { order.push(c); }
+      order.sort(function (x, y) { return coll.compare(C.communes.get(x), C.communes.get(y)); });
+      communeRank = new Int32Array(order.length);
+      order.forEach(function (c, r) { communeRank[c] = r; });
+    }
+    var keys = new Float64Array(items.length);
+    for (var j = 0; j < items.length; j++) { keys[j] = communeRank[C.c[items[j]]] * N + (nameRank ? nameRank[items[j]] : items[j]); }
+    return keys.sort();
+  }
+
+  /** The actors of page pageNo of the list, in the chosen order. */
+  function pageOf(items, by) {
+    var from = pageNo * PAGE, to = Math.min(items.length, from + PAGE), out = [], j;
+    if (by === 'distance' && origin) {
+      var dist = new Float64Array(items.length), idx = new Int32Array(items.length);
+      for (j = 0; j < items.length; j++) { dist[j] = distanceOf(items[j]); idx[j] = j; }
+      idx.sort(function (x, y) { return dist[x] - dist[y]; });
+      for (j = from; j < to; j++) { out.push(items[idx[j]]); }
+    } else if (by === 'commune') {
+      var keys = byCommuneKeys(items);
+      for (j = from; j < to; j++) { var r = keys[j] % N; out.push(byRank ? byRank[r] : r); }
+    } else {
+      var ranks = new Int32Array(items.length);
+      for (j = 0; j < items.length; j++) { ranks[j] = nameRank ? nameRank[items[j]] : items[j]; }
+      ranks.sort();
+      for (j = from; j < to; j++) { out.push(byRank ? byRank[ranks[j]] : ranks[j]); }
     }
     return out;
   }
@@ -658,26 +746,18 @@
   function distanceOf(i) { return origin ? metresBetween(origin.lat, origin.lon, LAT[i], LON[i]) : 0; }
 
   function renderList() {
-    if (!S || $('csti-list').hidden) { return; }
-    var items = inView(), by = sortEl.value;
-    if (by === 'distance' && origin) {
-      var dist = {};
-      items.forEach(function (i) { dist[i] = distanceOf(i); });
-      items.sort(function (x, y) { return dist[x] - dist[y]; });
-    } else if (by === 'commune') {
-      items.sort(function (x, y) { return (S[D.c[x]] < S[D.c[y]] ? -1 : S[D.c[x]] > S[D.c[y]] ? 1 : nameRank[x] - nameRank[y]); });
-    } else {
-      items.sort(function (x, y) { return nameRank[x] - nameRank[y]; });
-    }
+    if (!ready || $('csti-list').hidden) { return; }
+    var items = inView();
     var pages = Math.max(1, Math.ceil(items.length / PAGE));
     pageNo = Math.min(pageNo, pages - 1);
     $('csti-list-count').textContent = plural(items.length, 'acteur dans la vue', 'acteurs dans la vue');
     listEl.replaceChildren();
-    items.slice(pageNo * PAGE, (pageNo + 1) * PAGE).forEach(function (i) {
+    pageOf(items, sortEl.value).forEach(function (i) {
       var li = el('li'), b = el('button', 'csti-item');
       b.type = 'button';
-      b.appendChild(el('span', 'csti-item-name', S[D.n[i]]));
-      b.appendChild(el('span', 'csti-item-meta', D.types[D.t[i]].label + (S[D.c[i]] ? ' · ' + S[D.c[i]] : '')));
+      var cm = communeOf(i);
+      b.appendChild(el('span', 'csti-item-name', name(i)));
+      b.appendChild(el('span', 'csti-item-meta', D.types[C.t[i]].label + (cm ? ' · ' + cm : '')));
       if (origin) { b.appendChild(el('span', 'csti-item-dist', distanceLabel(distanceOf(i)))); }
       b.addEventListener('click', function () { openCard(i, {pan: true, focus: true}); });
       li.appendChild(b);
@@ -699,13 +779,28 @@
 
   function decimal(x) { return String(+x.toFixed(6)).replace('.', ','); }
 
+  var CSV_SLICE = 5000;  // rows written per task: the page stays responsive while a large selection is written
+
   $('csti-csv').addEventListener('click', function () {
-    var rows = [CSV_COLUMNS.map(csvField).join(';')];
-    for (var j = 0; j < sel.length; j++) {
-      var i = sel[j];
-      rows.push([S[D.i[i]], S[D.n[i]], D.types[D.t[i]].key, D.families[D.f[i]].key, S[D.c[i]], D.depts[D.d[i]],
-        themesOf[D.h[i]].map(function (x) { return D.themes[x]; }).join(';'), S[D.u[i]], S[D.s[i]], decimal(LON[i]), decimal(LAT[i])].map(csvField).join(';'));
-    }
+    if (!ready) { return; }
+    var rows = [CSV_COLUMNS.map(csvField).join(';')], ranks = new Int32Array(sel.length), j;
+    for (j = 0; j < sel.length; j++) { ranks[j] = nameRank ? nameRank[sel[j]] : sel[j]; }
+    ranks.sort();  // in name order
+    var button = this, at = 0;
+    button.disabled = true;
+    (function slice() {
+      for (var end = Math.min(ranks.length, at + CSV_SLICE); at < end; at++) {
+        var i = byRank ? byRank[ranks[at]] : ranks[at];
+        rows.push([actorId(i), name(i), D.types[C.t[i]].key, D.families[C.f[i]].key, communeOf(i), D.depts[C.d[i]],
+          themesOf(i).map(function (x) { return D.themes[x]; }).join(';'), C.u.get(i), C.s.get(i), decimal(LON[i]), decimal(LAT[i])].map(csvField).join(';'));
+      }
+      if (at < ranks.length) { setTimeout(slice, 0); return; }
+      button.disabled = false;
+      download(rows);
+    })();
+  });
+
+  function download(rows) {
     var blob = new Blob(['\ufeff' + rows.join('\r\n') + '\r\n'], {type: 'text/csv;charset=utf-8'});
     var link = el('a');
     link.href = URL.createObjectURL(blob);
@@ -713,7 +808,7 @@
     document.body.appendChild(link);
     link.click();
     setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
-  });
+  }
 
   // ---- The card of an actor, with its own link ---------------------------------------------------------------
 
@@ -735,19 +830,19 @@
   }
 
   function openCard(i, opts) {
-    if (!S) { return; }
+    if (!ready) { return; }
     if (current >= 0 && markerOf[current] && markerOf[current].getElement()) { markerOf[current].getElement().classList.remove('csti-current'); }
     current = i;
     returnFocus = document.activeElement;
     cardBody.replaceChildren();
-    var h = el('h2', 'csti-name', S[D.n[i]]);
+    var h = el('h2', 'csti-name', name(i)), cm = communeOf(i), summary = C.s.get(i);
     h.id = 'csti-card-title';
     h.tabIndex = -1;
     cardBody.appendChild(h);
-    cardBody.appendChild(el('div', 'csti-type', D.types[D.t[i]].label + ' · ' + D.families[D.f[i]].label));
-    if (S[D.c[i]]) { cardBody.appendChild(el('div', 'csti-commune', S[D.c[i]] + (origin ? ' – ' + distanceLabel(distanceOf(i)) : ''))); }
-    if (S[D.s[i]]) { cardBody.appendChild(el('p', 'csti-summary', S[D.s[i]])); }
-    var site = safeUrl(S[D.u[i]]);
+    cardBody.appendChild(el('div', 'csti-type', D.types[C.t[i]].label + ' · ' + D.families[C.f[i]].label));
+    if (cm) { cardBody.appendChild(el('div', 'csti-commune', cm + (origin ? ' – ' + distanceLabel(distanceOf(i)) : ''))); }
+    if (summary) { cardBody.appendChild(el('p', 'csti-summary', summary)); }
+    var site = safeUrl(C.u.get(i));
     if (site) { cardBody.appendChild(link('Site web', site, 'csti-link')); }
     var actions = el('div', 'csti-actions'), shared = el('input', 'csti-share-link');
     shared.readOnly = true;
@@ -766,13 +861,13 @@
     actions.appendChild(link('Itinéraire', 'https://www.openstreetmap.org/directions?to=' + LAT[i].toFixed(5) + ',' + LON[i].toFixed(5), 'csti-route'));
     if (cfg.reportEmail) {
       var report = el('a', 'csti-report', 'Signaler une erreur');
-      report.href = 'mailto:' + encodeURI(cfg.reportEmail) + '?subject=' + encodeURIComponent('Erreur sur la fiche ' + S[D.i[i]] + ' (' + S[D.n[i]] + ')');
+      report.href = 'mailto:' + encodeURI(cfg.reportEmail) + '?subject=' + encodeURIComponent('Erreur sur la fiche ' + actorId(i) + ' (' + name(i) + ')');
       actions.appendChild(report);
     }
     cardBody.appendChild(actions);
     cardBody.appendChild(said);
     cardBody.appendChild(shared);
-    cardEl.setAttribute('data-acteur', S[D.i[i]]);
+    cardEl.setAttribute('data-acteur', actorId(i));
     showPanel('csti-card', true);
     if (opts.pan) {
       touched = true;
@@ -796,37 +891,60 @@
     if (e.key === 'Escape' && !cardEl.hidden && document.activeElement !== searchBox) { closeCard(); }
   });
 
-  // ---- Start: inflate the strings and the places, then filter and draw ----------------------------------------
+  // ---- Start: the engine decodes and indexes; the page cuts its texts from the same bytes, inflates the places ----
 
-  $('csti-count').textContent = 'Chargement des acteurs…';
-  Promise.all([inflate(D.z), inflate(D.g)]).then(function (parts) {
-    S = parts[0];
-    var geo = parts[1];
-    hay = S.map(norm);
-    themesOf = S.map(function (s) { return /^[\d,]*$/.test(s) && s ? s.split(',').map(Number) : []; });
-    PLACES = geo.places.map(function (pl) { return {name: pl[0], cps: pl[1] ? pl[1].split(' ') : [], lat: pl[2], lon: pl[3], key: norm(pl[0])}; });
-    L.geoJSON(geo.outlines, {interactive: false, style: cfg.outline}).addTo(map);
-    var order = Array.from({length: N}, function (_, i) { return i; }), coll = new Intl.Collator('fr');
-    order.sort(function (x, y) { return coll.compare(S[D.n[x]], S[D.n[y]]); });
-    nameRank = new Int32Array(N);
-    order.forEach(function (i, r) { nameRank[i] = r; });
-    syncFilterInputs();
-    applyFilters();
+  var placesIn = false;
+  var TOO_OLD = 'Acteurs non affichés : navigateur trop ancien (il faut Chrome 80, Firefox 113, Safari 16.4 ou plus récent).';
+
+  handlers.data = function (msg) {
+    var TextColumn = window.cstiEngine.TextColumn;
+    C = msg.cols;
+    ['n', 'i', 's', 'u', 'communes'].forEach(function (key) { C[key] = new TextColumn(C[key].text, C[key].offsets); });
+    LAT = C.lat;
+    LON = C.lon;
+    ready = true;
+    sentBeforeData = null;
     var wanted = initial.get('acteur');
     if (wanted) {
-      for (var i = 0; i < N; i++) {
-        if (S[D.i[i]] === wanted) { viewSet = true; openCard(i, {pan: true, zoom: 15}); break; }
-      }
+      var i = findActor(wanted);
+      if (i >= 0) { viewSet = true; openCard(i, {pan: true, zoom: 15}); }
     }
+    draw();
+  };
+  handlers.error = function () { $('csti-count').textContent = TOO_OLD; };
+
+  function findActor(id) {  // the actor of a link: its id, or the mark and its position for an actor without one
+    if (id.indexOf(D.idMark) === 0 && /^\d+$/.test(id.slice(D.idMark.length))) {
+      var j = parseInt(id.slice(D.idMark.length), 10) - 1;
+      if (j >= 0 && j < N && !C.i.get(j) && id.slice(D.idMark.length) === String(j + 1)) { return j; }
+    }
+    var ids = C.i, off = ids.offsets;
+    for (var i = 0; i < N; i++) {
+      if (off[i + 1] - off[i] === id.length && ids.get(i) === id) { return i; }
+    }
+    return -1;
+  }
+
+  $('csti-count').textContent = 'Chargement des acteurs…';
+  send({type: 'init', z: D.z, meta: {scale: D.scale, types: D.types, families: D.families, depts: D.depts, themes: D.themes, combos: D.combos,
+                                     zoom: map.getZoom()}});
+  applyFilters();
+  syncFilterInputs();
+  window.cstiEngine.inflate(D.g).then(function (buffer) {  // the places of the search box and the outlines
+    var g = window.cstiEngine.decode(buffer), k = 1 / D.scale;
+    for (var j = 0; j < g.pn.length; j++) {
+      var pname = g.pn.get(j), cps = g.pc.get(j);
+      PLACES.push({name: pname, cps: cps ? cps.split(' ') : [], lat: g.plat[j] * k, lon: g.plon[j] * k, key: norm(pname)});
+    }
+    L.geoJSON(JSON.parse(g.outlines.get(0)), {interactive: false, style: cfg.outline}).addTo(map);
+    placesIn = true;
+    if (gen && ready) { document.documentElement.setAttribute('data-csti-ready', '1'); }
     communeOutlines();
-    document.documentElement.setAttribute('data-csti-ready', '1');
-  }, function () {  // no DecompressionStream (browsers before 2023): say so rather than show an empty map
-    $('csti-count').textContent = 'Acteurs non affichés : navigateur trop ancien (il faut Chrome 80, Firefox 113, Safari 16.4 ou plus récent).';
-  });
+  }, function () { $('csti-count').textContent = TOO_OLD; });
 
   window.cstiMap = {
     map: map, refresh: applyFilters, state: state, openCard: function (i) { openCard(i, {}); },
     drawn: drawn, markerOf: function (i) { return markerOf[i]; }, selection: function () { return Array.from(sel); },
-    names: function () { return S; }, data: D
+    name: function (i) { return name(i); }, data: D
   };
 })();

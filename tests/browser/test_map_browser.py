@@ -142,6 +142,7 @@ def test_app_map_search_and_card(desktop, app_url, sample):
     page.goto(f"{app_url}/")
     frame = _map_frame(page)
     assert wait_for_markers(frame, _placed(sample)) == _placed(sample)
+    assert any("/app/static/vendor/client/carte-worker.js" in w.url for w in page.workers)  # the engine's worker runs in the app too
     drawn = outlines(frame)
     assert drawn["departements"] == 13 and drawn["painted"] > 2_000, drawn
     assert frame.locator("#csti-note").inner_text().startswith("Données d'exemple : 124 lieux publics")
@@ -495,5 +496,27 @@ def test_site_around_me_uses_the_browser_position_only(browser, site, sample):
         assert "votre position" in page.locator("#csti-origin").inner_text()
         # Nothing but map tiles (refused here) was requested after the position was known: it never left the page.
         assert all("1.444" not in u and "43.60" not in u for u in asked[before:] if "127.0.0.1" in u)
+    finally:
+        context.close()
+
+
+def test_site_engine_runs_in_a_worker_and_without_one(browser, site, sample):
+    """Decoding, filters and clusters run in a Web Worker; where none can start, the same engine runs in the page."""
+    context = _context(browser, DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(site)
+        wait_for_markers(page, _placed(sample))
+        assert any("carte-worker.js" in w.url for w in page.workers)
+        # The page holds no object per actor: its markers are the ones in view only.
+        assert page.locator(".csti-marker, .csti-cluster").count() < _placed(sample)
+        nothing = context.new_page()
+        nothing.add_init_script("window.Worker = function () { throw new Error('pas de worker'); };")
+        nothing.goto(site)
+        assert wait_for_markers(nothing, _placed(sample)) == _placed(sample)
+        assert nothing.workers == []
+        nothing.fill("#csti-search", "Niaux")
+        assert wait_for_markers(nothing, 1) == 1
+        assert [c["name"] for c in open_cards(nothing)] == list(select_actors(sample, Selection(query="Niaux"))["nom"])
     finally:
         context.close()
