@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from cartography.actors_map import embedded_strings, page_data, unpack
+from cartography.actors_map import embedded_columns, embedded_strings, page_data
 from geodata.auth import hash_password
 from geodata.corrections import commune_of_point
 from geodata.directory import SAMPLE_FILE
@@ -137,11 +137,10 @@ def _correct_on_the_map(page, museum: str) -> dict:
 def _public_place(html: str, name: str) -> tuple[float, float, str]:
     """(longitude, latitude, commune) of the actor named ``name`` in the public map's data."""
     data = page_data(html)
-    strings = embedded_strings(data["z"])
-    names = [strings[i] for i in unpack(data["n"])]
-    i = names.index(name)
+    cols = embedded_columns(data["z"])
+    i = cols["n"].index(name)
     scale = data["scale"]
-    return unpack(data["lon"])[i] / scale, unpack(data["lat"])[i] / scale, strings[unpack(data["c"])[i]]
+    return cols["lon"][i] / scale, cols["lat"][i] / scale, cols["communes"][cols["c"][i]]
 
 
 def test_from_the_survey_file_to_the_public_map_and_back(browser, journey_app):
