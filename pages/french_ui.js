@@ -100,7 +100,7 @@
     [/^(.+) start date$/s, (_, what) => `${what} : date de début`],
     [/^(.+) end date$/s, (_, what) => `${what} : date de fin`],
   ];
-  const ATTRIBUTES = ["aria-label", "title", "placeholder"];
+  const ATTRIBUTES = ["aria-label", "title", "placeholder", "aria-valuetext"];
   // The app's own words (already French) are never touched, even when they happen to match.
   const OWN_TEXT = '[data-testid="stMarkdown"], [data-testid="stCaptionContainer"], [data-testid="stText"], [data-testid="stCode"], [data-testid="stHtml"]';
 
@@ -113,13 +113,23 @@
     }
     return null;
   };
+  // Sliders write their numbers with a decimal point (20.00): French puts a comma.
+  const SLIDER_NUMBERS = '[data-testid="stSliderThumbValue"], [data-testid="stSliderTickBar"]';
+  const decimalComma = (text) => text.replace(/(\d)\.(\d)/g, "$1,$2");
   const translateText = (node) => {
     const parent = node.parentElement;
     if (!parent || parent.closest(OWN_TEXT) || parent.closest("script, style")) return;
+    if (parent.closest(SLIDER_NUMBERS)) {
+      const comma = decimalComma(node.nodeValue);
+      if (comma !== node.nodeValue) node.nodeValue = comma;
+      return;
+    }
     const done = french(node.nodeValue);
     if (done !== null && done !== node.nodeValue) node.nodeValue = done;
   };
   const translateElement = (el) => {
+    const said = el.getAttribute("aria-valuetext");
+    if (said !== null && /^-?\d+\.\d+$/.test(said)) el.setAttribute("aria-valuetext", decimalComma(said));
     for (const name of ATTRIBUTES) {
       const value = el.getAttribute(name);
       if (value === null) continue;

@@ -40,6 +40,7 @@ def _page(browser, width: int, height: int, touch: bool):
 
 def _english(page) -> list[str]:
     texts = [page.locator("body").inner_text(), *page.evaluate(NAMES)]
+    texts += page.locator('[data-testid="stSlider"]').all_inner_texts()
     return [m.group(0) for text in texts for m in ENGLISH.finditer(text)]
 
 
@@ -82,10 +83,41 @@ def test_the_coverage_page_has_no_english_word(browser, staff_app):
         page.get_by_text("Habitants ruraux hors de portée").first.wait_for(timeout=WAIT)
         page.locator('[data-testid="stNumberInput"]').first.wait_for(timeout=WAIT)
         assert page.locator('[data-testid="stNumberInput"] button[aria-label="Augmenter"]').count() == 1
+        # Sliders' numbers take a decimal comma (« 15,00 », not « 15.00 »).
+        values = page.locator('[data-testid="stSliderThumbValue"]').all_inner_texts()
+        assert values and all(re.fullmatch(r"\d+,\d+", v) for v in values), values
         for tab in ("Communes rurales hors de portée", "Par intercommunalité"):
             page.get_by_role("tab", name=tab).click()
             page.locator('[role="tabpanel"]:visible [data-testid="stDataFrame"]').first.hover()
             page.wait_for_timeout(500)
             assert _english(page) == [], (tab, _english(page))
+    finally:
+        context.close()
+
+
+def test_no_page_shows_streamlit_english(browser, staff_app):
+    """Every page, signed in (the staff pages too), at 1440 px: no English word of Streamlit's seen or heard."""
+    context, page = _page(browser, 1440, 900, False)
+    try:
+        page.goto(staff_app + "/import")
+        page.get_by_label("Identifiant").fill("alice")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_text("Se déconnecter").wait_for(timeout=WAIT)
+        found = {}
+        for title in (
+            "Carte",
+            "Statistiques",
+            "Couverture territoriale",
+            "Import & géocodage",
+            "Édition",
+            "Exports",
+            "Géographie de référence",
+        ):
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+            page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=WAIT)
+            page.wait_for_timeout(3000)
+            found[title] = _english(page)
+        assert not any(found.values()), found
     finally:
         context.close()
