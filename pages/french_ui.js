@@ -63,6 +63,13 @@
     "Settings": "Réglages",
     "Notifications": "Notifications",
     "Script execution error": "Erreur d'exécution de la page",
+    "Connecting": "Connexion…",
+    "Connection error": "Connexion perdue",
+    "Please wait...": "Veuillez patienter…",
+    "Streamlit server is not responding. Are you connected to the internet?": "Le serveur ne répond pas. Êtes-vous connecté·e à Internet ?",
+    "Page not found": "Page introuvable",
+    "The page that you have requested does not seem to exist. Running the app's main page.":
+      "Cette page n'existe pas : voici la page d'accueil.",
     "Try again": "Réessayer",
     // Data frames: toolbar, search, column menu.
     "Download as CSV": "Télécharger en CSV",
@@ -96,6 +103,8 @@
     // A file dropped: its size, alone (visible) or after its name (the chip's accessible name).
     [/^([\d.,]+)\s?(B|KB|MB|GB)$/, (_, n, unit) => size(n, unit)],
     [/^(.+), ([\d.,]+)\s?(B|KB|MB|GB)$/s, (_, name, n, unit) => `${name}, ${size(n, unit)}`],
+    [/^You have requested page \/(.*), but no corresponding file was found in the app's pages\/ directory$/s,
+      (_, page) => `La page « ${page} » n'existe pas.`],
     [/^Remove (.+)$/s, (_, what) => `Retirer ${what}`],
     [/^(.+) start date$/s, (_, what) => `${what} : date de début`],
     [/^(.+) end date$/s, (_, what) => `${what} : date de fin`],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,7 +17,7 @@ WAIT = 120_000
 ENGLISH = re.compile(
     r"\b(Drag and drop|Browse files|Upload|Limit \d+|per file|file upload|Add files|Help for|Running|Press Enter|No results|"
     r"Choose an? options?|Clear value|Increment|Decrement|Main menu|Collapse sidebar|Expand sidebar|Download as CSV|Fullscreen|"
-    r"Search|Show/hide columns|Scroll tabs|\d+(?:\.\d+)?\s?[KMG]?B)\b"
+    r"Search|Show/hide columns|Scroll tabs|does not seem to exist|\d+(?:\.\d+)?\s?[KMG]?B)\b"
 )
 #: Every accessible name, title and placeholder of the page.
 NAMES = "() => [...document.querySelectorAll('[aria-label], [title], [placeholder]')].flatMap(e => ['aria-label', 'title', 'placeholder'].map(a => e.getAttribute(a)).filter(Boolean))"
@@ -105,19 +106,28 @@ def test_no_page_shows_streamlit_english(browser, staff_app):
         page.get_by_role("button", name="Se connecter").click()
         page.get_by_text("Se déconnecter").wait_for(timeout=WAIT)
         found = {}
-        for title in (
-            "Carte",
-            "Statistiques",
-            "Couverture territoriale",
-            "Import & géocodage",
-            "Édition",
-            "Exports",
-            "Géographie de référence",
-        ):
+        pages = {
+            "Carte": "carte",
+            "Statistiques": "statistiques",
+            "Couverture territoriale": "couverture",
+            "Import & géocodage": "import",
+            "Édition": "edition",
+            "Exports": "exports",
+            "Géographie de référence": "geographie",
+        }
+        for title, path in pages.items():
             page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-            page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=WAIT)
+            # The map is the default page: its address is the root, with the view in the query.
+            page.wait_for_url(
+                lambda u, p=path: urlsplit(u).path in (f"/{p}", "/" if p == "carte" else None), timeout=WAIT, wait_until="commit"
+            )
+            page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]:visible').first.wait_for(timeout=WAIT)
             page.wait_for_timeout(3000)
             found[title] = _english(page)
         assert not any(found.values()), found
+        page.goto(staff_app + "/inexistante")  # Streamlit's own dialog
+        page.get_by_text("Page introuvable").wait_for(timeout=WAIT)
+        assert "Cette page n'existe pas : voici la page d'accueil." in page.locator("body").inner_text()
+        assert _english(page) == []
     finally:
         context.close()
