@@ -3,7 +3,7 @@
 import streamlit as st
 
 from geodata.settings import get_settings
-from pages.common import user_errors
+from pages.common import french_interface, user_errors
 
 st.set_page_config(page_title="Carte de la culture scientifique en Occitanie", page_icon="🧭", layout="wide")
 
@@ -19,6 +19,7 @@ STAFF = [
     st.Page("pages/geographie.py", title="Géographie de référence", icon=":material/layers:", url_path="geographie"),
 ]
 
+french_interface()  # Streamlit's own English words (uploader, inputs, menus) in French, on every page
 page = st.navigation({"Public": PUBLIC, "Espace équipe": STAFF})
 with user_errors():  # a bad CSTI_* value: a French message naming the variable, not a stack trace
     get_settings()

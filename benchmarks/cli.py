@@ -35,8 +35,8 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from geodata.french_argparse import ArgumentParser
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=HELP)
+    parser = ArgumentParser(prog="python -m benchmarks", description=HELP)
     add_arguments(parser)
     return run(parser.parse_args(argv))

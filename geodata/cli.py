@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from importlib.metadata import entry_points
 
 from geodata.errors import GeodataError
+from geodata.french_argparse import ArgumentParser
 
 #: Subcommands of geodata itself, each a module of geodata.commands with ``HELP``, ``add_arguments(parser)`` and
 #: ``run(args) -> int``.
@@ -38,9 +38,9 @@ def _command_modules() -> dict:
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m geodata", description="Carte de la culture scientifique en Occitanie.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m geodata", description="Carte de la culture scientifique en Occitanie.")
+    sub = parser.add_subparsers(dest="commande", required=True)
     for name, module in _command_modules().items():
         sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sp)

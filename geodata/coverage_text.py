@@ -226,6 +226,18 @@ WIDTHS = {"text": 180, "int": 100, "km": 100, "pct": 100, "bool": 80, "deg": 100
 #: Narrower columns than their format's width (short codes and verdicts).
 NARROW = {"portee": 110, "code_epci": 100, "type_epci": 60, "hors_region": 60,
           "population_qpv_hors_portee_min": 85, "population_qpv_hors_portee_max": 85}
+#: Narrower columns in one table, so that it too fits 1440 pixels (the QPV table has three text columns).
+NARROW_IN = {"qpv": {"communes": 150, "acteurs_dedans": 150, "population": 90, "distance_min_km": 90, "distance_max_km": 90,
+                     "nb_acteurs_dedans": 90}}
+#: Row height (px) of the tables holding long names (intercommunalities, quartiers, actors): above 64 px, the table
+#: wraps its texts on up to three lines instead of cutting them off.
+WRAPPED_ROW_HEIGHT = 66
+WRAPPED = ("communes_rurales_hors_portee", "qpv", "epci", "ou_agir")
+
+
+def column_width(name: str, column: str, kind: str) -> int:
+    """The width (px) of a column in the table ``name`` of the page."""
+    return NARROW_IN.get(name, {}).get(column) or NARROW.get(column) or WIDTHS[kind]
 
 _VERDICT_ORDER = {"hors de portée": 0, "incertain": 1, "à portée": 2}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 from streamlit import runtime
@@ -46,6 +47,23 @@ def directory_token() -> str:
     from geodata.directory import directory_source
 
     return f"{directory_source()[1]}|territoire-{territory_version()}"
+
+
+#: The script that puts Streamlit's own English words (file uploader, inputs, sidebar, tables' toolbar) in French.
+FRENCH_UI = Path(__file__).with_name("french_ui.js")
+
+
+def french_interface() -> None:
+    """Streamlit's own words in French on every page (called once per run by the router, app.py).
+
+    Streamlit has no locale setting: :data:`FRENCH_UI` translates, in the browser, the texts and accessible names
+    its widgets build in English, and marks the page as French (``lang="fr"``). Static script, no data in it; its
+    element is hidden (it takes no room on the page).
+    """
+    with st.container(key="interface-francaise"):
+        # The uploader's French instructions wrap on a phone instead of ending in an ellipsis.
+        style = ".st-key-interface-francaise { display: none; } [data-testid='stFileUploaderDropzoneInstructions'] span { white-space: normal; }"
+        st.html(f"<style>{style}</style><script>{FRENCH_UI.read_text(encoding='utf-8')}</script>", unsafe_allow_javascript=True)
 
 
 @contextlib.contextmanager

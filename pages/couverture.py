@@ -36,10 +36,12 @@ def _downloads(name: str, layer, key: str) -> None:
 def _table(name: str, layer, params: cv.Params) -> None:
     """A table for officials: French headers explained on hover, French number format, people left out first."""
     frame, columns = coverage_text.table_for_officials(name, layer, params)
-    width = {c: coverage_text.NARROW.get(c, coverage_text.WIDTHS[kind]) for c, (_, _, kind) in columns.items()}
-    config = {c: st.column_config.Column(label, help=help_text or None, width=width[c]) for c, (label, help_text, _) in columns.items()}
+    config = {c: st.column_config.Column(label, help=help_text or None, width=coverage_text.column_width(name, c, kind))
+              for c, (label, help_text, kind) in columns.items()}
     styled = frame.style.format(coverage_text.display_format(columns), na_rep="")
-    st.dataframe(styled, column_config=config, hide_index=True, width="stretch")
+    wrapped = name in coverage_text.WRAPPED  # long names wrap on taller rows instead of being cut off
+    st.dataframe(styled, column_config=config, hide_index=True, width="stretch",
+                 row_height=coverage_text.WRAPPED_ROW_HEIGHT if wrapped else None, height=600 if wrapped else "auto")
 
 
 def _params(terr, has_qpv: bool, any_zone: bool) -> tuple[cv.Params, int]:

@@ -8,7 +8,7 @@ HELP = "Publie la carte publique en site statique (HTML, GeoJSON, fichiers Leafl
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("-o", "--output", required=True, type=Path, help="dossier de sortie (créé au besoin)")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DOSSIER", help="dossier de sortie (créé au besoin)")
     parser.add_argument("--titre", default=None, help="titre de la page")
 
 

@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
     from geodata.commands.coverage import add_analysis_arguments
 
     parser.add_argument("--territoire", help="76 (région Occitanie), un code de département (81) ou le SIREN d'une intercommunalité")
-    parser.add_argument("-o", "--output", type=Path, help="fichier PDF à écrire (ex. tarn.pdf)")
+    parser.add_argument("-o", "--output", type=Path, metavar="FICHIER", help="fichier PDF à écrire (ex. tarn.pdf)")
     parser.add_argument("--png", type=Path, help="écrit aussi la carte seule en PNG (ex. tarn.png)")
     parser.add_argument("--liste", action="store_true", help="affiche les territoires possibles (codes et noms) et s'arrête")
     add_analysis_arguments(parser)

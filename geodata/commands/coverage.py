@@ -24,7 +24,7 @@ def _list(text: str) -> tuple[str, ...]:
 
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "-o", "--output", required=True, help="fichier de sortie .geojson ou .csv (une couche ; toutes : FICHIER_couche.ext)"
+        "-o", "--output", required=True, metavar="FICHIER", help="fichier de sortie .geojson ou .csv (une couche ; toutes : FICHIER_couche.ext)"
     )
     parser.add_argument(
         "--couche", default="toutes", choices=["toutes", *cv.LAYERS], help="couche à exporter (défaut : toutes, un fichier par couche)"

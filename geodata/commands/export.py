@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layer", action="append", required=True, metavar="NOM",
                         help=f"couche à exporter, répétable ({', '.join(LAYERS)}, ou un NOM de --extra) ; « all » = toutes les couches disponibles")
     parser.add_argument("--format", required=True, choices=FORMATS, help="geojson (une couche), gpkg (plusieurs couches), csv")
-    parser.add_argument("-o", "--output", required=True, type=Path, help="fichier produit ; en CSV, .zip = archive avec métadonnées")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FICHIER", help="fichier produit ; en CSV, .zip = archive avec métadonnées")
     parser.add_argument("--private", action="store_true",
                         help=f"inclure les données personnelles (demande {auth.ENV_USER} et {auth.ENV_PASSWORD} d'un compte équipe)")
     parser.add_argument("--crs", choices=("4326", "2154"), default="4326", help="CRS du GeoPackage : 4326 (WGS 84) ou 2154 (Lambert-93)")

@@ -25,8 +25,8 @@ LEADING = ["id", "nom", "type_structure", "cercle", "code_insee", "commune_lieu"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", help="fichier d'acteurs (CSV, XLSX, GeoJSON, GeoPackage)")
-    parser.add_argument("-o", "--output", required=True, help="fichier de sortie : .geojson, .gpkg ou .csv")
+    parser.add_argument("input", metavar="FICHIER", help="fichier d'acteurs (CSV, XLSX, GeoJSON, GeoPackage)")
+    parser.add_argument("-o", "--output", required=True, metavar="FICHIER", help="fichier de sortie : .geojson, .gpkg ou .csv")
     parser.add_argument("--feuille", help="feuille du classeur XLSX ou couche du GeoPackage à lire (par défaut la première qui a des colonnes connues)")
     parser.add_argument("--offline", action="store_true", help="sans réseau : cache puis référentiel des communes seulement")
     parser.add_argument("--prive", action="store_true", help="inclure les champs privés (contacts) dans la sortie")

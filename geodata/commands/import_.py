@@ -20,7 +20,7 @@ HELP = ("Importe un fichier d'acteurs dans l'annuaire : validation, règle régi
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", nargs="?", help="fichier d'acteurs (CSV, XLSX, GeoJSON, GeoPackage)")
+    parser.add_argument("input", nargs="?", metavar="FICHIER", help="fichier d'acteurs (CSV, XLSX, GeoJSON, GeoPackage)")
     parser.add_argument("--publish", action="store_true", help="enregistrer dans l'annuaire (sinon : seulement montrer ce qui changerait)")
     parser.add_argument("--feuille", help="feuille du classeur XLSX ou couche du GeoPackage à lire")
     parser.add_argument("--garder", type=int, nargs="*", default=[], metavar="LIGNE",
