@@ -24,6 +24,7 @@ import pandas as pd
 
 from benchmarks import SHARED_DATA, Row, fmt_s
 from benchmarks.maps import CHROMIUM, CHROMIUM_ARGS, synthetic_actors
+from geodata import writers
 from geodata.actors import FIELD_NAMES
 
 SIZES = (1_406, 50_000)
@@ -65,7 +66,7 @@ def directory_file(sample, communes, n: int, path: Path, *, seed: int = 3) -> Pa
     table.loc[point, "latitude"] = [f"{y:.6f}" for y in actors.geometry.y[point]]
     table.loc[point, "longitude"] = [f"{x:.6f}" for x in actors.geometry.x[point]]
     table.loc[point, "source_position"] = "banc d'essai (point tiré dans la commune)"
-    table.to_csv(path, index=False, encoding="utf-8")
+    writers.write_csv(path, table)  # the directory file as staff would give it
     return path
 
 

@@ -165,7 +165,8 @@ def _reach_layer(sites: Sites, radius_m: float) -> folium.FeatureGroup:
     zone = gpd.GeoSeries([zone], crs=CRS_METRIC).simplify(SIMPLIFY_M).to_crs(CRS_STORAGE)
     style = {"color": COLORS["reach"], "weight": 1, "fillColor": COLORS["reach"], "fillOpacity": 0.12}
     # shapely.to_geojson is C; GeoSeries.to_json walks the coordinates of the union in Python.
-    feature = f'{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{shapely.to_geojson(zone.iloc[0])}}}]}}'
+    zone_geometry = json.loads(shapely.to_geojson(zone.iloc[0]))
+    feature = {"type": "Feature", "properties": {}, "geometry": zone_geometry}
     folium.GeoJson(feature, style_function=lambda _: style, interactive=False).add_to(group)
     return group
 

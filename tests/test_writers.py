@@ -175,7 +175,7 @@ ALLOWED = {
     ("benchmarks/geocoding.py", 'table.to_csv(index=False, sep=";").encode("cp1252"'): "benchmark input imitating a survey file",
     ("cartography/base.py", "json.loads(outlines.to_json(drop_id=True))"): "department outlines embedded in the map page",
     ("cartography/choropleth.py", ".to_json(drop_id=True)"): "choropleth data embedded in the map page",
-    ("cartography/coverage_map.py", "folium.GeoJson(zone.to_json()"): "reach zone embedded in the map page",
+    ("cartography/coverage_map.py", "zone_geometry = json.loads(shapely.to_geojson("): "reach zone embedded in the map page",
     ("cartography/coverage_map.py", "geoms = shapely.to_geojson("): "coverage layers embedded in the map page (escaped properties)",
 }
 
