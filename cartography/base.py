@@ -67,6 +67,20 @@ def outlines_geojson(departements: gpd.GeoDataFrame) -> dict:
     return _OUTLINE_CACHE[key]
 
 
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds feet and miles, for a French audience)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+{% endmacro %}"""
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
 class _RefitUntilTouched(MacroElement):
     """Fit Occitanie again whenever the map's frame is resized, until the visitor moves the map.
 
@@ -122,7 +136,8 @@ def base_map(
     """
     if base not in BASE_LAYERS:
         base = "plan_ign"
-    m = folium.Map(location=location, zoom_start=zoom or 7, tiles=None, max_zoom=18, min_zoom=5, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    m = folium.Map(location=location, zoom_start=zoom or 7, tiles=None, max_zoom=18, min_zoom=5, control_scale=False, prefer_canvas=True, zoom_snap=0.25)
+    _MetricScale().add_to(m)
     use_local_assets(m, prefix)
     if zoom is None:
         bounds = bounds or OCCITANIE_BOUNDS

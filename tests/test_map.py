@@ -277,3 +277,9 @@ def test_commune_outlines_are_light_geojson(reference):
     data = json.loads(communes_outlines_geojson(reference.communes))
     assert len(data["features"]) == len(reference.communes)
     assert set(data["features"][0]["properties"]) == {"code_insee", "nom"}
+
+
+def test_base_map_scale_is_metric_only():
+    html = base_map().get_root().render()
+    assert "L.control.scale({imperial: false, metric: true})" in html
+    assert html.count("L.control.scale(") == 1  # folium's own (feet and miles) is not added
