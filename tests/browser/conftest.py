@@ -90,6 +90,14 @@ def start_app(tmp_path: Path, extra_env: dict[str, str] | None = None):
     raise RuntimeError("streamlit n'a pas démarré en 60 s")
 
 
+def sign_in(page, url: str, password: str, user: str = "alice") -> None:
+    """Open ``url`` (a staff page) and sign in with the page's login form; the caller waits for what it expects next."""
+    page.goto(url)
+    page.get_by_label("Identifiant").fill(user)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
 def stop(proc) -> None:
     proc.terminate()
     try:

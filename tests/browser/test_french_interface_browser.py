@@ -9,7 +9,7 @@ import pytest
 
 from geodata.auth import hash_password
 from geodata.directory import SAMPLE_FILE
-from tests.browser.conftest import SCREENSHOTS, start_app, stop
+from tests.browser.conftest import SCREENSHOTS, sign_in, start_app, stop
 
 PASSWORD = "mot de passe de test"  # noqa: S105 (test account, hashed below)
 WAIT = 120_000
@@ -49,10 +49,7 @@ def _english(page) -> list[str]:
 def test_the_import_uploader_speaks_french_and_still_takes_the_file(browser, staff_app, width, height, touch):
     context, page = _page(browser, width, height, touch)  # an English browser: the app stays French
     try:
-        page.goto(staff_app + "/import")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        sign_in(page, staff_app + "/import", PASSWORD)
         uploader = page.locator('[data-testid="stFileUploader"]')
         uploader.get_by_text("Parcourir", exact=True).wait_for(timeout=WAIT)
         text = uploader.inner_text()
@@ -100,10 +97,7 @@ def test_no_page_shows_streamlit_english(browser, staff_app):
     """Every page, signed in (the staff pages too), at 1440 px: no English word of Streamlit's seen or heard."""
     context, page = _page(browser, 1440, 900, False)
     try:
-        page.goto(staff_app + "/import")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        sign_in(page, staff_app + "/import", PASSWORD)
         page.get_by_text("Se déconnecter").wait_for(timeout=WAIT)
         found = {}
         pages = {

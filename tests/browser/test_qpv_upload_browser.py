@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geodata.auth import hash_password
-from tests.browser.conftest import SCREENSHOTS, start_app, stop
+from tests.browser.conftest import SCREENSHOTS, sign_in, start_app, stop
 from tests.conftest import SHARED_DATA
 
 QPV_FILE = SHARED_DATA / "qpv_2015_hackaviz" / "qp.geojson"
@@ -37,10 +37,7 @@ def test_staff_load_the_qpv_file_and_the_coverage_uses_it(browser, qpv_app):
     try:
         page.goto(url + "/couverture")
         page.get_by_text("depuis la page « Géographie de référence »").wait_for(timeout=WAIT)
-        page.goto(url + "/geographie")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        sign_in(page, url + "/geographie", PASSWORD)
         page.get_by_text("couche non chargée").wait_for(timeout=WAIT)
         inputs = page.locator('input[type="file"]')
         inputs.nth(0).set_input_files(str(QPV_FILE))
@@ -62,10 +59,7 @@ def test_staff_load_the_qpv_file_and_the_coverage_uses_it(browser, qpv_app):
         "**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "about:")) else route.abort()
     )
     try:
-        page.goto(url + "/geographie")
-        page.get_by_label("Identifiant").fill("alice")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        sign_in(page, url + "/geographie", PASSWORD)
         page.get_by_text("fichier déposé par l'équipe").wait_for(timeout=WAIT)
         page.screenshot(path=str(SCREENSHOTS / "geographie-qpv-390.png"), full_page=True)
     finally:

@@ -13,7 +13,7 @@ from geodata.corrections import commune_of_point
 from geodata.directory import SAMPLE_FILE
 from geodata.importing import import_actors
 from geodata.reference import load_reference
-from tests.browser.conftest import SCREENSHOTS, start_app, stop
+from tests.browser.conftest import SCREENSHOTS, sign_in, start_app, stop
 from tests.browser.mapcheck import open_cards
 from tests.conftest import SHARED_DATA
 
@@ -34,10 +34,7 @@ def journey_app(tmp_path_factory):
 
 
 def _login(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_label("Identifiant").fill("alice")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, url, PASSWORD)
     page.get_by_text("Se déconnecter").wait_for(state="attached", timeout=WAIT)  # in the sidebar, folded away on a phone
 
 
