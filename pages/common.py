@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,12 @@ def directory_token() -> str:
 FRENCH_UI = Path(__file__).with_name("french_ui.js")
 
 
+@functools.cache
+def _french_ui_script() -> str:
+    """:data:`FRENCH_UI`, read once per process (the router calls :func:`french_interface` at every run of every page)."""
+    return FRENCH_UI.read_text(encoding="utf-8")
+
+
 def french_interface() -> None:
     """Streamlit's own words in French on every page (called once per run by the router, app.py).
 
@@ -63,7 +70,7 @@ def french_interface() -> None:
     with st.container(key="interface-francaise"):
         # The uploader's French instructions wrap on a phone instead of ending in an ellipsis.
         style = ".st-key-interface-francaise { display: none; } [data-testid='stFileUploaderDropzoneInstructions'] span { white-space: normal; }"
-        st.html(f"<style>{style}</style><script>{FRENCH_UI.read_text(encoding='utf-8')}</script>", unsafe_allow_javascript=True)
+        st.html(f"<style>{style}</style><script>{_french_ui_script()}</script>", unsafe_allow_javascript=True)
 
 
 @contextlib.contextmanager
