@@ -225,8 +225,10 @@
   };
 
   Engine.prototype.buildFine = function () {
-    this.fine = clusterIndex(this.lat, this.lon, this.sel, FINE_ZOOM);
+    // Let go of the coarse index first: nothing is answered while the full one is built (one thread), and
+    // the collector can take back its memory for the new index instead of holding both at once.
     this.coarse = null;
+    this.fine = clusterIndex(this.lat, this.lon, this.sel, FINE_ZOOM);
   };
 
   /** Clusters as [lon, lat, count, id] and single actors of a view. */
@@ -287,7 +289,7 @@
         reply({type: 'ranks', rank: rank}, [rank.buffer]);
       }
     }
-    function later() {  // once the queue is empty, the full index, so that zooming in finds it ready
+    function later() {  // after an answer, once the queue is empty, the full index, so that zooming in finds it ready
       setTimeout(function () { if (engine && engine.sel && !engine.fine) { engine.buildFine(); } }, 0);
     }
     return function (msg) {
@@ -295,9 +297,12 @@
         inflate(msg.z).then(function (buffer) {
           engine = new Engine(decode(buffer), msg.meta);
           reply({type: 'data', cols: engine.pageData()});
+          // The page asks for its first view's clusters on receiving the data: the full index waits for that
+          // answer (built now, it would hold the first markers back by its whole build time).
+          var asked = queue.length;
           queue.forEach(run);
           queue = null;
-          later();
+          if (asked) { later(); }
         }, function (err) { reply({type: 'error', message: String(err)}); });
       } else if (queue) { queue.push(msg); } else { run(msg); later(); }
     };
