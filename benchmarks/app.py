@@ -384,10 +384,10 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
                    f"CPU du serveur {got['cpu'][2]:.1f} s pour les {VISITORS} (navigateurs et serveur sur la même machine)"
                    + (f" ; {next(v['error'] for v in crowd if 'error' in v)}" if failed else "")))
     crowd_cpu = got["client_cpu"][1]
-    floor = (crowd_cpu + got["cpu"][2]) / (os.cpu_count() or 1)
+    per_core = (crowd_cpu + got["cpu"][2]) / (os.cpu_count() or 1)  # CPU the phase asked of each core
     out[-1].note += (
         f" ; CPU des navigateurs {crowd_cpu:.1f} s ({crowd_cpu / VISITORS:.1f} s par visite entière) : navigateurs et serveur demandent "
-        f"≈ {fmt_s(floor)} à chacun des {os.cpu_count()} cœurs de cette machine ; le temps des visiteurs simultanés est ici celui des navigateurs")
+        f"≈ {fmt_s(per_core)} à chacun des {os.cpu_count()} cœurs de cette machine ; le temps des visiteurs simultanés est ici celui des navigateurs")
     mixed = got["mixed"]
     protocol = mixed.get("served", [])
     if "first" in mixed and protocol and not mixed["served_errors"]:
