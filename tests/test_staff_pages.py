@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from geodata.auth import hash_password
 from geodata.store import STORE_FILE, Store
+from tasks import chromium_args
 from tests.staff_data import PRIVATE_VALUES, private_actors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,7 +294,6 @@ def test_http_responses_never_carry_private_values(server):
     assert seen >= 5
 
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
 
 def with_chromium(work):
@@ -308,7 +308,7 @@ def with_chromium(work):
 
     def run():
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=chromium_args())
             try:
                 return work(browser)
             finally:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks import serve_command
+from tasks import chromium_args, serve_command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARGS = chromium_args()
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile_actors.csv"
 #: Screenshots go to build/screenshots (ignored by git); CSTI_DOCS_SCREENSHOTS=1 refreshes those of docs/ instead.
 SCREENSHOTS = ROOT / ("docs" if os.environ.get("CSTI_DOCS_SCREENSHOTS") == "1" else "build/screenshots")
