@@ -200,19 +200,48 @@ def _theme_key(text: str) -> str:
     return normalize(text)
 
 
+def _hilbert_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The Hilbert curve as a 4-state machine: for (state, x bit, y bit) of one level, its quadrant digit and the next state.
+
+    Derived from the classic ``xy2d`` step (digit ``(3 * rx) ^ ry``, then the lower bits reflected when
+    ``ry == 0``): a state is the reflection in force, a map of the four (x bit, y bit) pairs.
+    """
+    def step(rx: int, ry: int):  # the reflection xy2d applies to the lower bits after this quadrant
+        if ry:
+            return lambda b: b
+        return (lambda b: (1 - b[1], 1 - b[0])) if rx else (lambda b: (b[1], b[0]))
+
+    pairs = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    states, digit, nxt, todo = {tuple(pairs): 0}, {}, {}, [tuple(pairs)]
+    while todo:
+        state = todo.pop()
+        for bx, by in pairs:
+            rx, ry = state[bx * 2 + by]
+            move = step(rx, ry)
+            after = tuple(move(state[b[0] * 2 + b[1]]) for b in pairs)
+            if after not in states:
+                states[after] = len(states)
+                todo.append(after)
+            digit[states[state], bx * 2 + by] = (3 * rx) ^ ry
+            nxt[states[state], bx * 2 + by] = after
+    n = len(states)
+    d_table, s_table = np.zeros(n * 4, dtype=np.int64), np.zeros(n * 4, dtype=np.int64)
+    for (k, q), v in digit.items():
+        d_table[k * 4 + q], s_table[k * 4 + q] = v, states[nxt[k, q]]
+    return d_table, s_table
+
+
+_HILBERT_DIGIT, _HILBERT_NEXT = _hilbert_tables()
+
+
 def hilbert_keys(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
-    """Position of each (x, y) of a ``2**bits`` grid along a Hilbert curve (vectorised ``xy2d``)."""
-    x, y = x.astype(np.int64).copy(), y.astype(np.int64).copy()
-    n, d = 1 << bits, np.zeros(len(x), dtype=np.int64)
-    s = n >> 1
-    while s > 0:
-        rx, ry = (x & s) > 0, (y & s) > 0
-        d += s * s * ((3 * rx.astype(np.int64)) ^ ry.astype(np.int64))
-        flip = ~ry & rx
-        x[flip], y[flip] = n - 1 - x[flip], n - 1 - y[flip]
-        swap = ~ry
-        x[swap], y[swap] = y[swap], x[swap].copy()
-        s >>= 1
+    """Position of each (x, y) of a ``2**bits`` grid along a Hilbert curve (``xy2d``, vectorised as a state machine)."""
+    x, y = x.astype(np.int64), y.astype(np.int64)
+    d, state = np.zeros(len(x), dtype=np.int64), np.zeros(len(x), dtype=np.int64)
+    for level in range(bits - 1, -1, -1):
+        index = state * 4 + ((x >> level) & 1) * 2 + ((y >> level) & 1)
+        d = (d << 2) | _HILBERT_DIGIT[index]
+        state = _HILBERT_NEXT[index]
     return d
 
 
@@ -383,12 +412,42 @@ def embedded_strings(z: str) -> list[str]:
 _MARKER = re.compile(r"__CSTI_([A-Z]+)__")
 
 
+#: The last results of :func:`places_payload` and of the places' block of :func:`page_payload`, by content: the
+#: reference changes far less often than the directory, and every page written rebuilt them (~40 ms at each write).
+_REFERENCE_MEMO: dict[str, tuple] = {}
+
+
+def _memoised(name: str, key, build):
+    """``build()``, or its last result when it was built for the same ``key``; one entry per ``name``."""
+    hit = _REFERENCE_MEMO.get(name)
+    if hit is None or hit[0] != key:
+        hit = _REFERENCE_MEMO[name] = (key, build())
+    return hit[1]
+
+
+def _content_key(frame: pd.DataFrame | None, columns: list[str]) -> tuple:
+    """A digest of ``frame``'s values in ``columns`` (those it has) and of their order."""
+    if frame is None or not len(frame):
+        return ()
+    present = [c for c in columns if c in frame]
+    hashed = pd.util.hash_pandas_object(pd.DataFrame({c: frame[c] for c in present}), index=False).to_numpy()
+    return (len(frame), tuple(present), hashlib.sha256(hashed.tobytes()).hexdigest())
+
+
 def places_payload(communes: gpd.GeoDataFrame, codes_postaux: pd.DataFrame | None = None) -> list:
     """Places of the search box: ``[name, "postcodes separated by spaces", lat, lon]`` per commune, most populated first.
 
     The point is the commune's town hall (or a point inside it): ``point_lat``/``point_lon`` of the
-    reference, else a representative point of its outline.
+    reference, else a representative point of its outline. Memoised by content (the list is shared: read it, do not change it).
     """
+    if not ("point_lat" in communes and "point_lon" in communes):
+        return _places(communes, codes_postaux)
+    key = (_content_key(communes, ["nom", "code_insee", "point_lat", "point_lon", "population"]),
+           _content_key(codes_postaux, ["code_postal", "code_insee"]))
+    return _memoised("places", key, lambda: _places(communes, codes_postaux))
+
+
+def _places(communes: gpd.GeoDataFrame, codes_postaux: pd.DataFrame | None) -> list:
     if "point_lat" in communes and "point_lon" in communes:
         lat, lon = communes["point_lat"].to_numpy(float), communes["point_lon"].to_numpy(float)
     else:
@@ -455,13 +514,14 @@ def page_payload(actors: gpd.GeoDataFrame, departements=None, *, places: list | 
         names = dict(zip(departements["code_departement"].astype(str), departements["nom"].astype(str)))
     payload["deptNames"] = {c: names[c] for c in payload["depts"] if c in names}
     places = places or []
-    payload["g"] = gzipped(binary_payload([
+    outlines = json.dumps(_outlines(departements), ensure_ascii=False, separators=(",", ":"))
+    payload["g"] = _memoised("g", (tuple(map(tuple, places)), outlines), lambda: gzipped(binary_payload([
         ("pn", "text", [p[0] for p in places]),
         ("pc", "text", [p[1] for p in places]),
         ("plat", "zdelta", np.round(np.array([p[2] for p in places], dtype=float) * COORD_SCALE).astype(np.int64)),
         ("plon", "zdelta", np.round(np.array([p[3] for p in places], dtype=float) * COORD_SCALE).astype(np.int64)),
-        ("outlines", "text", [json.dumps(_outlines(departements), ensure_ascii=False, separators=(",", ":"))]),
-    ]))
+        ("outlines", "text", [outlines]),
+    ])))
     payload["cfg"] = config
     return payload
 

@@ -17,6 +17,7 @@ from cartography.actors_map import (
     embedded_columns,
     embedded_payload,
     embedded_strings,
+    hilbert_keys,
     js_json,
     map_html,
     page_data,
@@ -65,6 +66,53 @@ def test_spatial_order_keeps_neighbours_together():
     assert sorted(order.tolist()) == list(range(5000))
     step = np.hypot(np.diff(xs[order]), np.diff(ys[order]))
     assert np.median(step) < np.median(np.hypot(np.diff(xs), np.diff(ys))) / 10
+
+
+def _xy2d(n: int, x: int, y: int) -> int:
+    """The textbook Hilbert ``xy2d``, one point at a time."""
+    d, s = 0, n // 2
+    while s > 0:
+        rx, ry = int(x & s > 0), int(y & s > 0)
+        d += s * s * ((3 * rx) ^ ry)
+        if ry == 0:
+            if rx == 1:
+                x, y = n - 1 - x, n - 1 - y
+            x, y = y, x
+        s //= 2
+    return d
+
+
+def test_hilbert_keys_are_the_textbook_curve():
+    n = 32
+    xs, ys = np.meshgrid(np.arange(n), np.arange(n))
+    keys = hilbert_keys(xs.ravel(), ys.ravel(), bits=5)
+    assert keys.tolist() == [_xy2d(n, int(x), int(y)) for x, y in zip(xs.ravel(), ys.ravel())]
+    assert sorted(keys.tolist()) == list(range(n * n))
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 1 << 16, 200), rng.integers(0, 1 << 16, 200)
+    assert hilbert_keys(x, y).tolist() == [_xy2d(1 << 16, int(a), int(b)) for a, b in zip(x, y)]
+
+
+def test_places_memo_follows_the_reference(reference):
+    first = places_payload(reference.communes, reference.codes_postaux)
+    assert places_payload(reference.communes, reference.codes_postaux) is first
+    renamed = reference.communes.copy()
+    renamed.loc[renamed["nom"] == "Toulouse", "nom"] = "Tolosa"
+    names = {p[0] for p in places_payload(renamed, reference.codes_postaux)}
+    assert "Tolosa" in names and "Toulouse" not in names
+    fewer = reference.codes_postaux[reference.codes_postaux["code_postal"].astype(str) != "31500"]
+    toulouse = next(p for p in places_payload(reference.communes, fewer) if p[0] == "Toulouse")
+    assert "31500" not in toulouse[1].split()
+    # The places' block of a page follows its places too.
+    cfg = client_config(mode="site")
+    blocks = {page_payload_g(reference, first[:n], cfg) for n in (10, 20, 10)}
+    assert len(blocks) == 2
+
+
+def page_payload_g(reference, places, cfg) -> str:
+    from cartography.actors_map import page_payload
+
+    return page_payload(load_directory(reference=reference).iloc[:0], reference.departements, places=places, config=cfg)["g"]
 
 
 def test_js_json_cannot_close_the_script():
