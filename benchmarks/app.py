@@ -235,6 +235,7 @@ async def _visits(url: str, *, timeout_s: float, server_cpu) -> dict:
             cpu, client = [server_cpu()], [browsers_cpu()]
             cold = await _visit(browser, url, timeout_s=timeout_s * 4)
             cpu.append(server_cpu())
+            client.append(browsers_cpu())
             warm = [await _visit(browser, url, timeout_s=timeout_s, filter_change=(k == 2)) for k in range(3)]
             cpu.append(server_cpu())
             client.append(browsers_cpu())
@@ -381,11 +382,14 @@ def app_rows(root: Path, n: int = APP_SIZE, *, timeout_s: float = 60) -> list[Ro
                    f"le plus lent : {_split(max((v for v in crowd if 'first' in v), key=lambda v: v['first'], default={}))} ; "
                    f"CPU du serveur {got['cpu'][2]:.1f} s pour les {VISITORS} (navigateurs et serveur sur la même machine)"
                    + (f" ; {next(v['error'] for v in crowd if 'error' in v)}" if failed else "")))
-    crowd_cpu = got["client_cpu"][1]
-    per_core = (crowd_cpu + got["cpu"][2]) / (os.cpu_count() or 1)  # CPU the phase asked of each core
+    crowd_cpu, cores = got["client_cpu"][2], os.cpu_count() or 1
+    per_core = (crowd_cpu + got["cpu"][2]) / cores  # CPU the phase asked of each core
+    alone = got["client_cpu"][1] / len(warm)  # browser CPU of one whole visit, nothing else running
     out[-1].note += (
         f" ; CPU des navigateurs {crowd_cpu:.1f} s ({crowd_cpu / VISITORS:.1f} s par visite entière) : navigateurs et serveur demandent "
-        f"≈ {fmt_s(per_core)} à chacun des {os.cpu_count()} cœurs de cette machine ; le temps des visiteurs simultanés est ici celui des navigateurs")
+        f"≈ {fmt_s(per_core)} à chacun des {cores} cœurs de cette machine ; une visite seule, sans rien d'autre, demande déjà "
+        f"{alone:.1f} s de CPU à son navigateur (Streamlit et la carte) : {VISITORS} visites comme elle, ≈ {fmt_s(VISITORS * alone / cores)} "
+        f"à chacun des {cores} cœurs ; le temps des visiteurs simultanés est ici celui des navigateurs")
     mixed = got["mixed"]
     protocol = mixed.get("served", [])
     if "first" in mixed and protocol and not mixed["served_errors"]:
