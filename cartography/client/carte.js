@@ -829,6 +829,14 @@
     return a;
   }
 
+  // « Musée, centre de sciences · Acteurs du cercle 1 » ; the family is left out when it only repeats the type in the
+  // plural (« Fab Lab · Fab Labs », « Site de tourisme scientifique · Sites de tourisme scientifique »).
+  function kindLabel(i) {
+    var type = D.types[C.t[i]].label, family = D.families[C.f[i]].label;
+    var singular = function (text) { return text.toLowerCase().split(' ').map(function (w) { return w.replace(/s$/, ''); }).join(' '); };
+    return singular(type) === singular(family) ? type : type + ' · ' + family;
+  }
+
   function openCard(i, opts) {
     if (!ready) { return; }
     if (current >= 0 && markerOf[current] && markerOf[current].getElement()) { markerOf[current].getElement().classList.remove('csti-current'); }
@@ -839,7 +847,7 @@
     h.id = 'csti-card-title';
     h.tabIndex = -1;
     cardBody.appendChild(h);
-    cardBody.appendChild(el('div', 'csti-type', D.types[C.t[i]].label + ' · ' + D.families[C.f[i]].label));
+    cardBody.appendChild(el('div', 'csti-type', kindLabel(i)));
     if (cm) { cardBody.appendChild(el('div', 'csti-commune', cm + (origin ? ' – ' + distanceLabel(distanceOf(i)) : ''))); }
     if (summary) { cardBody.appendChild(el('p', 'csti-summary', summary)); }
     var site = safeUrl(C.u.get(i));

@@ -294,6 +294,21 @@ def test_site_phone_tap_card_and_share_link(phone, browser, site, sample):
         other.close()
 
 
+def test_site_card_names_type_and_circle_without_repeating_them(desktop, site, sample):
+    """« Musée, centre de sciences · Acteurs du cercle 1 », but « Site de tourisme scientifique » alone (not its plural again)."""
+    page = desktop
+    lines = {}
+    for family in ("cercle1", "tourisme", "fablab"):
+        actor = sample[sample["famille"] == family].iloc[0]
+        page.goto(f"{site}#acteur={actor['id']}")
+        page.reload()
+        assert card(page)["name"] == actor["nom"]
+        lines[family] = page.locator("#csti-card .csti-type").text_content()
+    assert lines["cercle1"].endswith(" · Acteurs du cercle 1")
+    assert lines["tourisme"] == "Site de tourisme scientifique"
+    assert lines["fablab"] == "Fab Lab"
+
+
 def test_site_search_a_commune_sorts_the_list_by_distance(desktop, site, sample):
     page = desktop
     page.goto(site)
