@@ -556,6 +556,11 @@
 
   var searchBox = $('csti-search'), suggest = $('csti-suggest'), options = [], active = -1, origin = null;
   searchBox.value = state.qText;
+  // A phone's box has room for a shorter hint (its label still names postcodes).
+  var longHint = searchBox.placeholder;
+  function searchHint() { searchBox.placeholder = narrow.matches ? 'Acteur ou commune' : longHint; }
+  searchHint();
+  if (narrow.addEventListener) { narrow.addEventListener('change', searchHint); }
 
   function placeMatches(q) {
     var out = [];
