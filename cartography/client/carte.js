@@ -201,20 +201,38 @@
   toggle.setAttribute('aria-label', 'Choisir le fond de carte');
   map.on('baselayerchange', function (e) { baseKey = e.layer._cstiKey; writeState(); });
 
+  // What the map shows is fitted to the part no panel covers: under the search bar, the count and the note, and
+  // on a desktop beside the open list (the region's east was drawn under it).
+  function uncovered(margin) {
+    var box = mapEl.getBoundingClientRect(), top = 0, right = 0;
+    ['.csti-bar', '.csti-status', '#csti-note'].forEach(function (sel) {
+      var e = document.querySelector(sel);
+      if (e && !e.hidden && e.offsetHeight) { top = Math.max(top, e.getBoundingClientRect().bottom - box.top); }
+    });
+    var list = $('csti-list');
+    if (!narrow.matches && list && !list.hidden) { right = Math.max(0, box.right - list.getBoundingClientRect().left); }
+    // Never more than half the map: a small frame still shows the region.
+    top = Math.min(top, box.height / 2);
+    right = Math.min(right, box.width / 2);
+    return {paddingTopLeft: [margin, top + margin], paddingBottomRight: [right + margin, margin]};
+  }
+
+  function fitRegion() { map.fitBounds(cfg.bounds, Object.assign({animate: false}, uncovered(4))); }
+
   var touched = false, viewSet = false;
   var z0 = parseFloat(initial.get('z')), lat0 = parseFloat(initial.get('lat')), lon0 = parseFloat(initial.get('lon'));
   if (isFinite(z0) && isFinite(lat0) && isFinite(lon0) && z0 >= 0 && z0 <= 18 && Math.abs(lat0) <= 90 && Math.abs(lon0) <= 180) {
     map.setView([lat0, lon0], z0);
     viewSet = true;
   } else {
-    map.fitBounds(cfg.bounds, {animate: false});
+    fitRegion();
   }
   // The frame gets its final size after the page ran: fit the region again until the visitor moves the map.
   ['mousedown', 'wheel', 'touchstart', 'keydown'].forEach(function (t) { mapEl.addEventListener(t, function () { touched = true; }, {passive: true}); });
   if (window.ResizeObserver) {
     new ResizeObserver(function () {
       map.invalidateSize();
-      if (!touched && !viewSet && mapEl.clientHeight > 0) { map.fitBounds(cfg.bounds, {animate: false}); }
+      if (!touched && !viewSet && mapEl.clientHeight > 0) { fitRegion(); }
     }).observe(mapEl);
   }
 
@@ -442,9 +460,10 @@
     note.hidden = false;
   }
 
-  var legend = L.control({position: 'bottomleft'});
-  legend.onAdd = function () {
-    var d = el('details', 'csti-legend');
+  // The legend floats over the map's bottom-right corner on a desktop, left of the list: the bottom-right of the
+  // region's box is the sea (in the bottom-left corner it hid the Pyrenees' actors); folded at bottom left on a phone.
+  (function legend() {
+    var d = el('details', 'csti-legend csti-legend-box');
     d.appendChild(el('summary', null, 'Légende'));
     D.types.forEach(function (t) {
       var row = el('div', 'csti-legend-row'), dot = el('span', 'csti-dot');
@@ -456,11 +475,8 @@
       d.appendChild(row);
     });
     d.open = !narrow.matches;
-    L.DomEvent.disableClickPropagation(d);
-    L.DomEvent.disableScrollPropagation(d);
-    return d;
-  };
-  legend.addTo(map);
+    mapEl.parentNode.insertBefore(d, mapEl.nextSibling);
+  })();
 
   // ---- Panels (filters, list, card): side panels on a desktop, bottom sheets on a phone ---------------------
 
@@ -494,7 +510,10 @@
   resetBtn.addEventListener('click', resetFilters);
   $('csti-empty-reset').addEventListener('click', resetFilters);
   $('csti-filters-reset').addEventListener('click', resetFilters);
-  if (!narrow.matches) { showPanel('csti-list', true); }
+  if (!narrow.matches) {
+    showPanel('csti-list', true);
+    if (!touched && !viewSet) { fitRegion(); }
+  }
 
   // ---- The filter panel: checkboxes and selects, each option with its count ----------------------------------
 
@@ -671,7 +690,7 @@
     var b = L.latLngBounds([]);
     for (var j = 0; j < sel.length; j++) { b.extend([LAT[sel[j]], LON[sel[j]]]); }
     touched = true;
-    if (sel.length === 1) { map.setView(b.getCenter(), 14); } else { map.fitBounds(b, {padding: [40, 40], maxZoom: 14}); }
+    if (sel.length === 1) { map.setView(b.getCenter(), 14); } else { map.fitBounds(b, Object.assign({maxZoom: 14}, uncovered(40))); }
   }
 
   $('csti-near').addEventListener('click', function () {

@@ -309,6 +309,20 @@ def test_site_card_names_type_and_circle_without_repeating_them(desktop, site, s
     assert lines["fablab"] == "Fab Lab"
 
 
+def test_site_desktop_first_view_leaves_no_actor_under_the_list_or_the_legend(desktop, site, sample):
+    page = desktop
+    page.goto(site)
+    wait_for_markers(page, _placed(sample))
+    page.wait_for_timeout(300)
+    hidden = page.evaluate("""() => {
+      const r = e => e.getBoundingClientRect(), meets = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      const covers = ['#csti-list', '.csti-legend-box', '.csti-bar', '#csti-note'].map(s => document.querySelector(s)).filter(e => e && !e.hidden).map(r);
+      return [...document.querySelectorAll('.csti-cluster, .csti-marker')].filter(m => covers.some(c => meets(r(m), c))).length;
+    }""")
+    assert page.locator("#csti-list").is_visible() and page.locator(".csti-legend-box").evaluate("d => d.open")
+    assert hidden == 0
+
+
 def test_site_search_a_commune_sorts_the_list_by_distance(desktop, site, sample):
     page = desktop
     page.goto(site)
