@@ -65,8 +65,12 @@
 
   /** "à 850 m", "à 3,2 km" (French number format). */
   function distanceLabel(metres) {
-    if (metres < 1000) { return 'à ' + Math.round(metres) + ' m'; }
-    return 'à ' + NUMBER.format(metres / 1000).replace(/\u202f|\u00a0/g, '\u00a0') + ' km';
+    // A position is known to about a hundred metres at best (an address; a commune's town hall when only the
+    // commune is known): no finer figure than that.
+    if (metres < 100) { return 'à moins de 100\u00a0m'; }
+    var rounded = Math.round(metres / 100) * 100;
+    if (rounded < 1000) { return 'à ' + rounded + '\u00a0m'; }
+    return 'à ' + NUMBER.format(metres / 1000).replace(/\u202f|\u00a0/g, '\u00a0') + '\u00a0km';
   }
 
   /** "0 acteur affiché", "1 acteur affiché", "2 acteurs affichés" (French: the plural starts at 2). */

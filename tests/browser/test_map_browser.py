@@ -336,8 +336,10 @@ def test_site_search_a_commune_sorts_the_list_by_distance(desktop, site, sample)
     page.wait_for_selector("#csti-items .csti-item-dist")
     page.wait_for_function("() => document.getElementById('csti-list-count').textContent.length < 25")  # the view's few actors, not the region's
     dists = page.locator("#csti-items .csti-item-dist").all_inner_texts()
-    assert dists and all(re.fullmatch(r"à \d+ m|à \d+,\d km", d.replace("\u00a0", " ")) for d in dists), dists
-    values = [float(d.split()[1].replace(",", ".")) * (1 if d.endswith("km") else 0.001) for d in (x.replace("\u00a0", " ") for x in dists)]
+    # No finer than the positions: « à moins de 100 m », hundreds of metres, then kilometres with one decimal.
+    assert dists and all(re.fullmatch(r"à moins de 100 m|à [1-9]00 m|à \d+,\d km", d.replace("\u00a0", " ")) for d in dists), dists
+    values = [0.0 if "moins" in d else float(d.split()[1].replace(",", ".")) * (1 if d.endswith("km") else 0.001)
+              for d in (x.replace("\u00a0", " ") for x in dists)]
     assert values == sorted(values)
     _shot(page, "carte-recherche-commune")
     # A postcode finds the same place.

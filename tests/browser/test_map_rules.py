@@ -45,5 +45,7 @@ def test_formula_neutralisation_is_one_rule(rules):
 def test_french_labels(rules):
     got = rules.evaluate("() => [0, 1, 2, 1234].map(n => window.cstiRules.plural(n, 'acteur affiché', 'acteurs affichés'))")
     assert [g.replace("\u202f", " ").replace("\u00a0", " ") for g in got] == ["0 acteur affiché", "1 acteur affiché", "2 acteurs affichés", "1 234 acteurs affichés"]
-    dist = rules.evaluate("() => [850.4, 3200, 12345].map(m => window.cstiRules.distanceLabel(m))")
-    assert [d.replace("\u00a0", " ") for d in dist] == ["à 850 m", "à 3,2 km", "à 12,3 km"]
+    # No finer than the positions (about 100 m): 0 and 37 m are « moins de 100 m », 850 m rounds to 900 m, 960 m to 1,0 km.
+    dist = rules.evaluate("() => [0, 37, 149, 850.4, 960, 3200, 12345].map(m => window.cstiRules.distanceLabel(m))")
+    assert [d.replace("\u00a0", " ") for d in dist] == ["à moins de 100 m", "à moins de 100 m", "à 100 m", "à 900 m", "à 1,0 km", "à 3,2 km",
+                                                           "à 12,3 km"]
