@@ -36,7 +36,6 @@ SEPARATORS = (";", ",")
 PRECISION = 6
 #: Formats of :func:`layer_bytes` and :func:`write_layer`, by file extension.
 EXTENSIONS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
-#: Rows per piece of the CSV and GeoJSON writers: one piece's Python objects at a time, whatever the number of rows.
 #: Rows per piece of the CSV and GeoJSON writers. At 200,000 actors, pieces of 20,000 features held ~125 MiB of
 #: Python objects at once and made the GeoJSON the peak of ``publish``; pieces of 5,000 hold ~20 MiB, as fast.
 CHUNK_ROWS = 5_000
