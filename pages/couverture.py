@@ -58,9 +58,9 @@ def _params(terr, has_qpv: bool, any_zone: bool) -> tuple[cv.Params, int]:
         families = st.multiselect(
             "Familles comptées", placeholder="Toutes", options=list(FAMILIES), format_func=FAMILIES.get, help="Vide : toutes les familles."
         )
-        rural_km = st.slider("Portée pour les communes rurales (km)", 1.0, 60.0, cv.DEFAULT_RURAL_REACH_KM, 0.5)
+        rural_km = st.slider("Portée pour les communes rurales (km)", 1.0, 60.0, cv.DEFAULT_RURAL_REACH_KM, 0.5, format="%.1f")
         # Without the QPV layer, the QPV controls would do nothing: they are not shown.
-        qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1) if has_qpv else cv.DEFAULT_QPV_REACH_KM
+        qpv_km = st.slider("Portée pour les QPV (km)", 0.1, 10.0, cv.DEFAULT_QPV_REACH_KM, 0.1, format="%.1f") if has_qpv else cv.DEFAULT_QPV_REACH_KM
         definition = st.selectbox("Définition du rural", defs, format_func=lambda d: d.label)
         detour = st.slider("Facteur de détour", 1.0, 2.0, cv.Params.detour_factor, 0.05, help=coverage_text.DETOUR_HELP)
         itinerant = st.toggle("Compter les offres itinérantes", value=any_zone, disabled=not any_zone, help=coverage_text.ITINERANT_HELP)
