@@ -213,12 +213,34 @@
       var e = document.querySelector(sel);
       if (e && !e.hidden && e.offsetHeight) { top = Math.max(top, e.getBoundingClientRect().bottom - box.top); }
     });
-    var list = $('csti-list');
+    var list = $('csti-list'), bottom = 0;
     if (!narrow.matches && list && !list.hidden) { right = Math.max(0, box.right - list.getBoundingClientRect().left); }
-    // Never more than half the map: a small frame still shows the region.
-    top = Math.min(top, box.height / 2);
+    if (narrow.matches) {  // a phone's open bottom sheet (filters, list or card)
+      ['csti-filters', 'csti-list', 'csti-card'].forEach(function (id) {
+        var sheet = $(id);
+        if (sheet && !sheet.hidden) { bottom = Math.max(bottom, box.bottom - sheet.getBoundingClientRect().top); }
+      });
+    }
+    // Never more than part of the map: a small frame still shows the region.
+    top = Math.min(top, box.height * 0.3);
+    bottom = Math.max(0, Math.min(bottom, box.height * 0.7, box.height - top - 60));
     right = Math.min(right, box.width / 2);
-    return {paddingTopLeft: [margin, top + margin], paddingBottomRight: [right + margin, margin]};
+    return {paddingTopLeft: [margin, top + margin], paddingBottomRight: [right + margin, bottom + margin]};
+  }
+
+  // Puts a point in the middle of the part of the map no panel covers (on a phone, above the open sheet).
+  function centerOn(latlng, zoom) {
+    var pad = uncovered(0), tl = pad.paddingTopLeft, br = pad.paddingBottomRight;
+    var shift = L.point((br[0] - tl[0]) / 2, (br[1] - tl[1]) / 2);
+    map.setView(map.unproject(map.project(latlng, zoom).add(shift), zoom), zoom);
+  }
+
+  // Moves the map only if the point is under a panel or a sheet: a tapped marker stays in sight beside its card.
+  function keepInSight(latlng) {
+    var pad = uncovered(12), size = map.getSize(), p = map.latLngToContainerPoint(latlng);
+    var x0 = pad.paddingTopLeft[0], y0 = pad.paddingTopLeft[1], x1 = size.x - pad.paddingBottomRight[0], y1 = size.y - pad.paddingBottomRight[1];
+    if (p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1) { return; }
+    map.panBy([p.x - (x0 + x1) / 2, p.y - (y0 + y1) / 2]);
   }
 
   function fitRegion() { map.fitBounds(cfg.bounds, Object.assign({animate: false}, uncovered(4))); }
@@ -644,8 +666,9 @@
   function setOrigin(lat, lon, label) {
     origin = {lat: lat, lon: lon, label: label};
     touched = true;
-    map.setView([lat, lon], 12);
-    $('csti-origin').textContent = 'Distances depuis ' + label;
+    centerOn([lat, lon], 12);
+    // Honest distances: straight lines, from positions that may be only a commune's town hall.
+    $('csti-origin').textContent = 'Distances à vol d\'oiseau depuis ' + label + ' (un lieu peut n\'être placé qu\'à la mairie de sa commune)';
     $('csti-origin').hidden = false;
     $('csti-sort').value = 'distance';
     renderList();
@@ -694,7 +717,7 @@
     var b = L.latLngBounds([]);
     for (var j = 0; j < sel.length; j++) { b.extend([LAT[sel[j]], LON[sel[j]]]); }
     touched = true;
-    if (sel.length === 1) { map.setView(b.getCenter(), 14); } else { map.fitBounds(b, Object.assign({maxZoom: 14}, uncovered(40))); }
+    if (sel.length === 1) { centerOn(b.getCenter(), 14); } else { map.fitBounds(b, Object.assign({maxZoom: 14}, uncovered(40))); }
   }
 
   $('csti-near').addEventListener('click', function () {
@@ -705,8 +728,8 @@
     // The position stays in this page: it is never sent to any server.
     navigator.geolocation.getCurrentPosition(function (pos) {
       msg.hidden = true;
+      if (!narrow.matches || $('csti-card').hidden) { showPanel('csti-list', true); }  // first: the position is then centred above it
       setOrigin(pos.coords.latitude, pos.coords.longitude, 'votre position');
-      if (!narrow.matches || $('csti-card').hidden) { showPanel('csti-list', true); }
     }, function () {
       msg.textContent = 'Position indisponible : autorisez la localisation ou cherchez une commune.';
     }, {timeout: 15000, maximumAge: 600000});
@@ -907,7 +930,9 @@
     showPanel('csti-card', true);
     if (opts.pan) {
       touched = true;
-      map.setView([LAT[i], LON[i]], Math.max(map.getZoom(), opts.zoom || 13));
+      centerOn([LAT[i], LON[i]], Math.max(map.getZoom(), opts.zoom || 13));
+    } else {
+      keepInSight([LAT[i], LON[i]]);
     }
     if (markerOf[i] && markerOf[i].getElement()) { markerOf[i].getElement().classList.add('csti-current'); }
     if (opts.focus) { h.focus(); }
