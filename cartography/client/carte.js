@@ -682,6 +682,7 @@
       searchBox.value = o.label;
       state.qText = ''; state.q = '';
       applyFilters();
+      showPanel('csti-list', true);  // as « Autour de moi »: the actors nearest the place, first (then the place is centred above it)
       setOrigin(o.place.lat, o.place.lon, o.place.name);
     } else {
       openCard(o.actor, {pan: true, zoom: 15});

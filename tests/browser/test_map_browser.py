@@ -212,6 +212,13 @@ def test_app_phone_map_fills_the_screen_and_filters_without_rerun(phone, app_url
     # One more tap shows the actors again: "Réinitialiser".
     frame.locator("#csti-filters-reset").tap()
     _wait_count(frame, _placed(sample))
+    # A commune typed: the list's sheet opens with distances, the place centred above it, still no rerun.
+    frame.locator("#csti-search").fill("Figea")
+    frame.locator("#csti-suggest .csti-option", has_text="Figeac (46100)").tap()
+    frame.wait_for_selector("#csti-items .csti-item-dist")
+    assert frame.locator("#csti-list").is_visible()
+    frame.wait_for_function(_IN_FREE_MIDDLE, arg=[44.608, 2.032, 12])
+    assert len(sent) == before, "a search must not rerun the Streamlit script"
 
 
 def test_app_view_survives_filter_and_communes_appear(desktop, app_url, sample):
