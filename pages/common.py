@@ -69,7 +69,9 @@ def french_interface() -> None:
     """
     with st.container(key="interface-francaise"):
         # The uploader's French instructions wrap on a phone instead of ending in an ellipsis.
-        style = ".st-key-interface-francaise { display: none; } [data-testid='stFileUploaderDropzoneInstructions'] span { white-space: normal; }"
+        # On a phone, the page starts under Streamlit's header, not 6 rem further down (a seventh of the first screen was blank).
+        style = (".st-key-interface-francaise { display: none; } [data-testid='stFileUploaderDropzoneInstructions'] span { white-space: normal; }"
+                 " @media (max-width: 640px) { [data-testid='stMainBlockContainer'] { padding-top: 3.5rem; } }")
         st.html(f"<style>{style}</style><script>{_french_ui_script()}</script>", unsafe_allow_javascript=True)
 
 
