@@ -213,19 +213,25 @@
       var e = document.querySelector(sel);
       if (e && !e.hidden && e.offsetHeight) { top = Math.max(top, e.getBoundingClientRect().bottom - box.top); }
     });
-    var list = $('csti-list'), bottom = 0;
-    if (!narrow.matches && list && !list.hidden) { right = Math.max(0, box.right - list.getBoundingClientRect().left); }
+    var list = $('csti-list'), bottom = 0, left = 0;
     if (narrow.matches) {  // a phone's open bottom sheet (filters, list or card)
       ['csti-filters', 'csti-list', 'csti-card'].forEach(function (id) {
         var sheet = $(id);
         if (sheet && !sheet.hidden) { bottom = Math.max(bottom, box.bottom - sheet.getBoundingClientRect().top); }
+      });
+    } else {  // a desktop's side panels: the list on the right, the filters and the card on the left
+      if (list && !list.hidden) { right = Math.max(0, box.right - list.getBoundingClientRect().left); }
+      ['csti-filters', 'csti-card'].forEach(function (id) {
+        var panel = $(id);
+        if (panel && !panel.hidden) { left = Math.max(left, panel.getBoundingClientRect().right - box.left); }
       });
     }
     // Never more than part of the map: a small frame still shows the region.
     top = Math.min(top, box.height * 0.3);
     bottom = Math.max(0, Math.min(bottom, box.height * 0.7, box.height - top - 60));
     right = Math.min(right, box.width / 2);
-    return {paddingTopLeft: [margin, top + margin], paddingBottomRight: [right + margin, bottom + margin]};
+    left = Math.max(0, Math.min(left, box.width - right - 100));
+    return {paddingTopLeft: [left + margin, top + margin], paddingBottomRight: [right + margin, bottom + margin]};
   }
 
   // Puts a point in the middle of the part of the map no panel covers (on a phone, above the open sheet).

@@ -67,6 +67,8 @@ def open_cards(frame, *, tap: bool = False) -> list[dict]:
     """Click (or tap) every single marker in view; return what each card shows."""
     out = []
     n = frame.locator(".csti-marker").count()
+    # A card opened over its marker moves the map to keep the marker in sight: the view is put back after each card.
+    view = frame.evaluate("() => { const m = window.cstiMap.map, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }")
     for i in range(n):
         marker = frame.locator(".csti-marker").nth(i)
         try:
@@ -76,4 +78,6 @@ def open_cards(frame, *, tap: bool = False) -> list[dict]:
             marker.press("Enter")
         out.append(card(frame))
         close_card(frame)
+        frame.evaluate("([lat, lon, z]) => { window.cstiMap.map.setView([lat, lon], z, {animate: false}); }", view)
+        frame.wait_for_function("(n) => document.querySelectorAll('.csti-marker').length === n", arg=n)
     return out
