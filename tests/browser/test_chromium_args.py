@@ -5,23 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from benchmarks.app import _tree
 from tasks import CHROMIUM_OWN_UI, playwright_disabled_features
 
 
 def _chromium_processes() -> list[list[str]]:
     """Command lines of this process's descendants that are Chromium's."""
-    out, todo = [], [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        for task in Path(f"/proc/{pid}/task").iterdir() if Path(f"/proc/{pid}/task").exists() else ():
-            todo.extend(int(c) for c in (task / "children").read_text().split())
-        if pid != os.getpid():
-            try:
-                args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
-            except OSError:
-                continue
-            if args and "chromium" in args[0]:
-                out.append(args)
+    out = []
+    for pid in _tree(os.getpid())[1:]:
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
+        except OSError:
+            continue
+        if args and "chromium" in args[0]:
+            out.append(args)
     return out
 
 
